@@ -1,0 +1,73 @@
+"""Kedro dataset that reads the user's genre table with a clear encoding check."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+
+
+class GenreTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
+    """CSV genre table loaded with every column as text.
+
+    Every cell stays a string (empty cells become ``""``), so that values such
+    as ``NA`` or ``None`` in a title or genre are not turned into missing
+    values by pandas. A file that is not valid in ``encoding`` raises a
+    ``DatasetError`` that names the byte, the line and the fix.
+    """
+
+    def __init__(
+        self,
+        filepath: str,
+        encoding: str = "utf-8",
+        load_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self._encoding = encoding
+        self._load_args = {"sep": ",", **(load_args or {})}
+        self.metadata = metadata
+
+    def load(self) -> pd.DataFrame:
+        path = Path(self._filepath)
+        if not path.is_file():
+            raise DatasetError(
+                f"Genre table not found: '{path}'. Pass its location with "
+                "'kedro run --params games_table=PATH' or edit 'games_table' "
+                "in conf/base/catalog.yml."
+            )
+        raw = path.read_bytes()
+        # utf-8-sig also accepts the byte-order mark that spreadsheet programs write.
+        codec = "utf-8-sig" if self._encoding.lower().replace("_", "-") in ("utf-8", "utf8") else self._encoding
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].count(b"\n") + 1
+            raise DatasetError(
+                f"Genre table '{path}' is not valid {self._encoding}: byte "
+                f"0x{raw[error.start]:02x} at line {line} cannot be decoded. "
+                f"Re-save the file as UTF-8, or set 'encoding' on the games_table "
+                "entry in conf/base/catalog.yml to the file's encoding "
+                "(for example latin-1 or cp1252)."
+            ) from error
+        try:
+            return pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                **self._load_args,
+            )
+        except pd.errors.ParserError as error:
+            raise DatasetError(f"Genre table '{path}' is not a valid CSV file: {error}") from error
+
+    def save(self, data: pd.DataFrame) -> None:
+        raise DatasetError("GenreTableDataset is read-only: it describes the user's input table.")
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "encoding": self._encoding, "load_args": self._load_args}
