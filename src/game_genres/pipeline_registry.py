@@ -8,7 +8,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.framework.project import settings
 from kedro.pipeline import Pipeline
 
-from game_genres.pipelines import ingestion, preprocessing, training
+from game_genres.pipelines import evaluation, ingestion, preprocessing, training
 
 
 def configured_backbones(conf_source: str | None = None, env: str | None = None) -> list[str]:
@@ -36,6 +36,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "ingestion": ingestion.create_pipeline(),
         "preprocessing": preprocessing.create_pipeline(),
         "training": training.create_pipeline(backbones=backbones),
+        "evaluation": evaluation.create_pipeline(backbones=backbones),
     }
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines

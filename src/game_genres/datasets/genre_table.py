@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -53,15 +55,36 @@ class GenreTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 "entry in conf/base/catalog.yml to the file's encoding "
                 "(for example latin-1 or cp1252)."
             ) from error
+        self._check_extra_fields(path, text)
         try:
-            return pd.read_csv(
-                io.StringIO(text),
-                dtype=str,
-                keep_default_na=False,
-                **self._load_args,
-            )
+            with warnings.catch_warnings():
+                # _check_extra_fields has rejected every extra field that holds
+                # a value, so the fields pandas drops here are empty.
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                return pd.read_csv(
+                    io.StringIO(text),
+                    dtype=str,
+                    keep_default_na=False,
+                    # A trailing delimiter on every data row must not turn the
+                    # first column into the index and shift the others left.
+                    index_col=False,
+                    **self._load_args,
+                )
         except pd.errors.ParserError as error:
             raise DatasetError(f"Genre table '{path}' is not a valid CSV file: {error}") from error
+
+    def _check_extra_fields(self, path: Path, text: str) -> None:
+        """Reject a row with more non-empty fields than the header has columns."""
+        reader = csv.reader(io.StringIO(text), delimiter=self._load_args["sep"])
+        header = next(reader, [])
+        for fields in reader:
+            extra = [field for field in fields[len(header):] if field.strip()]
+            if extra:
+                raise DatasetError(
+                    f"Genre table '{path}' has a row with more fields than its {len(header)} header columns "
+                    f"(line {reader.line_num}, extra values {extra}). Quote values that contain the "
+                    f"delimiter '{self._load_args['sep']}', or add the missing column names to the header."
+                )
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError("GenreTableDataset is read-only: it describes the user's input table.")

@@ -55,17 +55,23 @@ class NumpyArrayDataset(AbstractDataset[Any, np.ndarray]):
         # a half-filled array under the real name.
         partial = path.with_name(path.name + ".partial")
         output = np.lib.format.open_memmap(partial, mode="w+", dtype=data.dtype, shape=tuple(data.shape))
+        declared = data.shape[0]
         filled = 0
-        for block in data:
-            output[filled : filled + len(block)] = block
-            filled += len(block)
-        if filled != data.shape[0]:
+        try:
+            for block in data:
+                if filled + len(block) > declared:
+                    raise DatasetError(
+                        f"Array producer for '{path}' yielded at least {filled + len(block)} rows but declared {declared}."
+                    )
+                output[filled : filled + len(block)] = block
+                filled += len(block)
+            if filled != declared:
+                raise DatasetError(f"Array producer for '{path}' yielded {filled} rows but declared {declared}.")
+            output.flush()
+        except BaseException:
             del output
             partial.unlink(missing_ok=True)
-            raise DatasetError(
-                f"Array producer for '{path}' yielded {filled} rows but declared {data.shape[0]}."
-            )
-        output.flush()
+            raise
         del output
         partial.replace(path)
 

@@ -20,6 +20,10 @@ REASON_NO_GENRES = "genres_empty"
 
 REJECT_COLUMNS = ["row_number", "game_id", "cover", "reason", "detail"]
 
+# Columns the clean games table adds for each decoded cover; prefixed so that
+# user columns such as "format" or "width" are kept unchanged beside them.
+COVER_PROPERTY_COLUMNS = ["cover_width", "cover_height", "cover_format", "cover_mode", "cover_extension_mismatch"]
+
 
 def _check_columns(table: pd.DataFrame, columns: dict[str, str]) -> None:
     missing = [f"'{name}' (parameter ingestion.columns.{role})" for role, name in columns.items() if name not in table.columns]
@@ -54,10 +58,12 @@ def _canonical_genres(raw_lists: pd.Series) -> tuple[dict[str, str], dict[str, l
     return canonical, merges
 
 
-def _reject(rejects: list[dict], row: pd.Series, columns: dict[str, str], reason: str, detail: str) -> None:
+def _reject(
+    rejects: list[dict], row_number: int, row: pd.Series, columns: dict[str, str], reason: str, detail: str
+) -> None:
     rejects.append(
         {
-            "row_number": int(row["row_number"]),
+            "row_number": row_number,
             "game_id": row[columns["game_id"]],
             "cover": row[columns["cover"]],
             "reason": reason,
@@ -87,11 +93,16 @@ def ingest_games(
     """
     columns = params["columns"]
     _check_columns(table, columns)
+    clashes = [name for name in COVER_PROPERTY_COLUMNS if name in table.columns]
+    if clashes:
+        raise ValueError(
+            f"Genre table has column(s) {clashes}, which ingestion adds itself for each decoded cover. "
+            "Rename those columns in the CSV."
+        )
     delimiter = params["genre_delimiter"]
     max_pixels = int(image_params["max_pixels"])
 
     rows = table.reset_index(drop=True).copy()
-    rows.insert(0, "row_number", range(1, len(rows) + 1))
     rows[columns["game_id"]] = rows[columns["game_id"]].str.strip()
     raw_genres = rows[columns["genres"]].map(lambda text: [g for g in text.split(delimiter) if g.strip()])
     canonical, merges = _canonical_genres(raw_genres)
@@ -100,27 +111,27 @@ def ingest_games(
 
     rejects: list[dict] = []
     kept: list[dict] = []
-    first_row_of_id: dict[str, int] = {}
+    kept_row_of_id: dict[str, int] = {}
     image_modes: Counter = Counter()
     extension_mismatches = 0
 
     for index, row in tqdm(rows.iterrows(), total=len(rows), desc="Checking covers", unit="cover"):
+        row_number = index + 1
         game_id = row[columns["game_id"]]
         if not game_id:
-            _reject(rejects, row, columns, REASON_MISSING_GAME_ID, "The game id cell is empty.")
+            _reject(rejects, row_number, row, columns, REASON_MISSING_GAME_ID, "The game id cell is empty.")
             continue
-        if game_id in first_row_of_id:
+        if game_id in kept_row_of_id:
             _reject(
-                rejects, row, columns, REASON_DUPLICATE_GAME_ID,
-                f"Game id '{game_id}' already used by row {first_row_of_id[game_id]}; the first row is kept.",
+                rejects, row_number, row, columns, REASON_DUPLICATE_GAME_ID,
+                f"Game id '{game_id}' is already used by row {kept_row_of_id[game_id]}, which is kept.",
             )
             continue
-        first_row_of_id[game_id] = int(row["row_number"])
 
         genres = list(dict.fromkeys(canonical[_genre_key(g)] for g in raw_genres[index]))
         if not genres:
             _reject(
-                rejects, row, columns, REASON_NO_GENRES,
+                rejects, row_number, row, columns, REASON_NO_GENRES,
                 f"The genres cell '{row[columns['genres']]}' holds no genre (delimiter '{delimiter}').",
             )
             continue
@@ -129,7 +140,7 @@ def ingest_games(
             path = resolve_cover_path(covers_dir, row[columns["cover"]])
             _, info = open_cover_rgb(path, max_pixels)
         except CoverRejectedError as error:
-            _reject(rejects, row, columns, error.reason, error.detail)
+            _reject(rejects, row_number, row, columns, error.reason, error.detail)
             continue
 
         image_modes[info.mode] += 1
@@ -143,14 +154,15 @@ def ingest_games(
                 "game_id": game_id,
                 "genres": genres,
                 "cover": str(row[columns["cover"]]).strip(),
-                "width": info.width,
-                "height": info.height,
-                "format": info.format,
-                "mode": info.mode,
-                "extension_mismatch": info.extension_mismatch,
+                "cover_width": info.width,
+                "cover_height": info.height,
+                "cover_format": info.format,
+                "cover_mode": info.mode,
+                "cover_extension_mismatch": info.extension_mismatch,
             }
         )
         kept.append(record)
+        kept_row_of_id[game_id] = row_number
 
     games = pd.DataFrame(kept)
     if columns["genres"] != "genres":

@@ -38,10 +38,11 @@ def build_genre_vocabulary(games: pd.DataFrame, params: dict[str, Any]) -> dict[
         for genre, count in counts.items()
         if count < min_examples
     }
-    if not kept:
+    if len(kept) < 2:
         raise ValueError(
-            f"No genre has at least min_examples={min_examples} games (most frequent: "
-            f"{counts.head(3).to_dict()}). Lower preprocessing.min_examples."
+            f"{len(kept)} genre(s) have at least min_examples={min_examples} games (most frequent: "
+            f"{counts.head(3).to_dict()}); multi-label training needs at least 2. "
+            "Lower preprocessing.min_examples."
         )
     logger.info("Genre vocabulary: kept %d genres, left out %d with fewer than %d games: %s.",
                 len(kept), len(dropped), min_examples, sorted(dropped))
@@ -57,8 +58,9 @@ def encode_multi_hot(games: pd.DataFrame, vocabulary: dict[str, Any]) -> tuple[p
     """Encode each game's kept genres as a multi-hot row; reject games left with none.
 
     Returns:
-        The labelled games (``genres`` narrowed to the vocabulary, plus one
-        0/1 column per genre in vocabulary order) and the rejects table.
+        The labelled games (``genres`` narrowed to the vocabulary, plus a
+        ``multi_hot`` column holding each game's uint8 label vector in
+        vocabulary order) and the rejects table.
     """
     genres = vocabulary["genres"]
     kept_genres = games["genres"].map(lambda values: [g for g in values if g in set(genres)])

@@ -1,0 +1,210 @@
+"""Nodes that score every backbone on validation and test, tune thresholds and pick the best model."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from game_genres.metrics import evaluate_multilabel, to_json_compatible, tune_thresholds
+from game_genres.pipelines.training.nodes import split_positions
+from game_genres.plots import plot_precision_recall_curves, plot_roc_curves
+
+logger = logging.getLogger(__name__)
+
+# Metrics that can choose the best model; all are "higher is better" and
+# read from the validation split at the tuned thresholds.
+SELECTION_METRICS = ("macro_f1", "micro_f1", "weighted_f1", "samples_f1", "macro_roc_auc", "micro_roc_auc")
+
+
+def predict_scores(embeddings: np.ndarray, head: keras.Model, model_input: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Score the validation and test games with the selected head.
+
+    The head reads the embeddings that training saved, so the backbone does
+    not run again; the full model gives the same probabilities from the raw
+    covers.
+
+    Returns:
+        Validation and test probabilities, ``(n_split_games, n_genres)``
+        float32, rows in ascending ``position`` order.
+    """
+    scores = []
+    for split in ("validation", "test"):
+        rows = split_positions(model_input, split)
+        scores.append(head.predict(embeddings[rows], batch_size=512, verbose=0).astype("float32"))
+    return scores[0], scores[1]
+
+
+def _split_labels(labels: np.ndarray, model_input: pd.DataFrame, split: str) -> np.ndarray:
+    return labels[split_positions(model_input, split)].astype(int)
+
+
+def evaluate_backbone(
+    validation_scores: np.ndarray,
+    test_scores: np.ndarray,
+    labels: np.ndarray,
+    model_input: pd.DataFrame,
+    vocabulary: dict[str, Any],
+    best_configuration: dict[str, Any],
+    backbone: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Tune per-genre thresholds on validation, then measure validation and test.
+
+    Returns:
+        A JSON-ready dict: ``thresholds`` (per genre, with validation F1 at the
+        tuned and default thresholds), and ``validation``/``test`` each with
+        ``tuned`` and ``default`` results of ``evaluate_multilabel``.
+    """
+    genres = vocabulary["genres"]
+    default = float(params["default_threshold"])
+    y_validation = _split_labels(labels, model_input, "validation")
+    y_test = _split_labels(labels, model_input, "test")
+
+    thresholds = tune_thresholds(y_validation, validation_scores, genres, default=default)
+    results = {}
+    for split, y_true, scores in (("validation", y_validation, validation_scores), ("test", y_test, test_scores)):
+        results[split] = {
+            "tuned": evaluate_multilabel(y_true, scores, genres, thresholds),
+            "default": evaluate_multilabel(y_true, scores, genres, default),
+        }
+    logger.info(
+        "%s: test macro ROC AUC %s, macro F1 %.3f at tuned thresholds (%.3f at %.2f).",
+        backbone["architecture"],
+        _format(results["test"]["tuned"]["roc_auc"]["macro"]),
+        results["test"]["tuned"]["macro_f1"],
+        results["test"]["default"]["macro_f1"],
+        default,
+    )
+    return to_json_compatible({
+        "architecture": backbone["architecture"],
+        "weights": backbone.get("weights"),
+        "alpha": backbone.get("alpha"),
+        "best_configuration": {k: v for k, v in best_configuration.items() if k != "genres"},
+        "thresholds": thresholds.reset_index().to_dict(orient="records"),
+        "default_threshold": default,
+        **results,
+    })
+
+
+def _format(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3f}"
+
+
+def plot_backbone_curves(
+    test_scores: np.ndarray, labels: np.ndarray, model_input: pd.DataFrame,
+    vocabulary: dict[str, Any], backbone: dict[str, Any],
+) -> tuple[Figure, Figure]:
+    """Draw per-genre ROC and precision-recall curves on the test split."""
+    y_test = _split_labels(labels, model_input, "test")
+    name = backbone["architecture"]
+    roc = plot_roc_curves(y_test, test_scores, vocabulary["genres"], f"{name}: ROC curves on test")
+    pr = plot_precision_recall_curves(y_test, test_scores, vocabulary["genres"], f"{name}: precision-recall on test")
+    return roc, pr
+
+
+def evaluate_prevalence_baseline(
+    labels: np.ndarray, model_input: pd.DataFrame, vocabulary: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """Score a model that predicts each genre's training frequency for every cover.
+
+    It ranks no cover above another, so its ROC AUC is 0.5 for every genre:
+    the floor a trained model has to beat.
+    """
+    genres = vocabulary["genres"]
+    prevalence = _split_labels(labels, model_input, "train").mean(axis=0)
+    y_validation = _split_labels(labels, model_input, "validation")
+    y_test = _split_labels(labels, model_input, "test")
+    thresholds = tune_thresholds(
+        y_validation, np.tile(prevalence, (len(y_validation), 1)), genres, default=float(params["default_threshold"])
+    )
+    return to_json_compatible({
+        "validation": {"tuned": evaluate_multilabel(y_validation, np.tile(prevalence, (len(y_validation), 1)), genres, thresholds)},
+        "test": {"tuned": evaluate_multilabel(y_test, np.tile(prevalence, (len(y_test), 1)), genres, thresholds)},
+    })
+
+
+def _selection_value(evaluation: dict[str, Any], metric: str) -> float:
+    tuned = evaluation["validation"]["tuned"]
+    value = tuned["roc_auc"]["macro" if metric == "macro_roc_auc" else "micro"] if metric.endswith("roc_auc") else tuned[metric]
+    return float("-inf") if value is None else float(value)
+
+
+def select_best_model(params: dict[str, Any], baseline: dict[str, Any], **evaluations: dict[str, Any]) -> dict[str, Any]:
+    """Choose the best backbone on validation and assemble the evaluation summary.
+
+    The metric named by ``selection_metric`` (read at the tuned thresholds on
+    the validation split, never on test) decides; ``tie_breaker`` decides
+    between equal values, then the backbone listed first. Test figures are
+    reported, not used.
+    """
+    metric, tie_breaker = params["selection_metric"], params["tie_breaker"]
+    for name in (metric, tie_breaker):
+        if name not in SELECTION_METRICS:
+            raise ValueError(f"evaluation metric '{name}' cannot select a model; choose one of {list(SELECTION_METRICS)}.")
+    if not evaluations:
+        raise ValueError("No backbone to evaluate: the 'backbones' parameter is empty.")
+
+    keys = [key.removesuffix("_evaluation") for key in evaluations]
+    ranking = sorted(
+        keys,
+        key=lambda key: (
+            -_selection_value(evaluations[f"{key}_evaluation"], metric),
+            -_selection_value(evaluations[f"{key}_evaluation"], tie_breaker),
+            keys.index(key),
+        ),
+    )
+    selected = ranking[0]
+    chosen = evaluations[f"{selected}_evaluation"]
+    logger.info("Selected %s (%s): validation %s %.4f.", selected, chosen["architecture"], metric,
+                _selection_value(chosen, metric))
+    return {
+        "schema_version": 1,
+        "selected_backbone": selected,
+        "selected_architecture": chosen["architecture"],
+        "selection": {
+            "metric": metric,
+            "tie_breaker": tie_breaker,
+            "split": "validation",
+            "thresholds": "tuned",
+            "ranking": [
+                {"backbone": key, metric: _selection_value(evaluations[f"{key}_evaluation"], metric),
+                 tie_breaker: _selection_value(evaluations[f"{key}_evaluation"], tie_breaker)}
+                for key in ranking
+            ],
+        },
+        "backbones": {key: evaluations[f"{key}_evaluation"] for key in keys},
+        "baseline": baseline,
+    }
+
+
+def pick_selected_model(summary: dict[str, Any], **models: keras.Model) -> keras.Model:
+    """Return the model of the selected backbone, for the MLflow model registry."""
+    return models[f"{summary['selected_backbone']}_model"]
+
+
+def collect_metrics(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Flatten the headline figures into MLflow metrics named ``<backbone>.<split>.<thresholds>.<metric>``."""
+    metrics = {}
+    for key, evaluation in summary["backbones"].items():
+        for split in ("validation", "test"):
+            for thresholds in ("tuned", "default"):
+                result = evaluation[split][thresholds]
+                values = {
+                    "macro_roc_auc": result["roc_auc"]["macro"],
+                    "micro_roc_auc": result["roc_auc"]["micro"],
+                    "macro_f1": result["macro_f1"],
+                    "micro_f1": result["micro_f1"],
+                    "macro_precision": result["macro_precision"],
+                    "macro_recall": result["macro_recall"],
+                    "subset_accuracy": result["subset_accuracy"],
+                    "hamming_loss": result["hamming_loss"],
+                }
+                for name, value in values.items():
+                    if value is not None:
+                        metrics[f"{key}.{split}.{thresholds}.{name}"] = {"value": float(value), "step": 0}
+    return metrics

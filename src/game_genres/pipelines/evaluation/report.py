@@ -1,0 +1,237 @@
+"""Evaluation report in English and Spanish, with its comparison plots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from game_genres.plots import plot_f1_by_backbone, plot_frequency_vs_f1
+
+TEXT = {
+    "en": {
+        "title": "Genre classification: evaluation report",
+        "intro": (
+            "Each backbone's best head (chosen on validation ROC AUC during training) is scored on the "
+            "validation and test splits. Decision thresholds are tuned per genre on validation to maximise "
+            "that genre's F1; results at the default threshold {default} are shown beside them."
+        ),
+        "selected": "Selected model",
+        "selected_text": (
+            "**{backbone}** ({architecture}) has the highest validation {metric} at tuned thresholds "
+            "({value:.3f}); ties would go to the higher validation {tie_breaker}. The test split played no "
+            "part in the choice: its figures below are an unbiased estimate."
+        ),
+        "comparison": "Comparison of backbones",
+        "columns": ["Backbone", "Weights", "Best head", "Val. macro F1 (tuned)", "Val. macro ROC AUC",
+                    "Test macro ROC AUC", "Test micro ROC AUC", "Test macro F1 (tuned)", "Test macro F1 (0.5)",
+                    "Test micro F1 (tuned)", "Test subset accuracy", "Test Hamming loss"],
+        "baseline": "Training-frequency baseline",
+        "baseline_note": (
+            "The baseline predicts each genre's training frequency for every cover: it ranks no cover above "
+            "another, so its ROC AUC is 0.5."
+        ),
+        "random_weights": "random",
+        "per_genre": "Per-genre results on test: {backbone}",
+        "genre_columns": ["Genre", "Threshold", "Precision", "Recall", "F1", "F1 at 0.5", "ROC AUC", "Support"],
+        "undefined_auc": (
+            "ROC AUC is undefined for {genres} on test (no positive or no negative example), so those genres "
+            "are left out of the macro ROC AUC."
+        ),
+        "plots": "Plots",
+        "f1_plot": "Per-genre F1 on test at tuned thresholds, by backbone",
+        "frequency_plot": "Training examples per genre against test F1",
+        "roc_plot": "ROC curves on test: {backbone}",
+        "pr_plot": "Precision-recall curves on test: {backbone}",
+        "averages": "Averages on test (tuned thresholds)",
+        "average_columns": ["Average", "Precision", "Recall", "F1", "Support"],
+        "files": (
+            "Machine-readable figures: `evaluation_summary.json` (schema version {schema}). "
+            "Per-genre thresholds are in the same file."
+        ),
+    },
+    "es": {
+        "title": "Clasificación de géneros: informe de evaluación",
+        "intro": (
+            "Se evalúa la mejor cabeza de cada backbone (elegida durante el entrenamiento por el ROC AUC de "
+            "validación) en los conjuntos de validación y de prueba. Los umbrales de decisión se ajustan por "
+            "género en validación para maximizar el F1 de ese género; al lado se muestran los resultados con "
+            "el umbral por defecto {default}."
+        ),
+        "selected": "Modelo seleccionado",
+        "selected_text": (
+            "**{backbone}** ({architecture}) obtiene el mayor {metric} de validación con umbrales ajustados "
+            "({value:.3f}); un empate se resolvería por el mayor {tie_breaker} de validación. El conjunto de "
+            "prueba no interviene en la elección: sus cifras son una estimación sin sesgo."
+        ),
+        "comparison": "Comparación de backbones",
+        "columns": ["Backbone", "Pesos", "Mejor cabeza", "F1 macro val. (ajustado)", "ROC AUC macro val.",
+                    "ROC AUC macro prueba", "ROC AUC micro prueba", "F1 macro prueba (ajustado)",
+                    "F1 macro prueba (0,5)", "F1 micro prueba (ajustado)", "Exactitud de subconjunto prueba",
+                    "Pérdida de Hamming prueba"],
+        "baseline": "Referencia por frecuencia de entrenamiento",
+        "baseline_note": (
+            "La referencia predice para cada portada la frecuencia de cada género en entrenamiento: no ordena "
+            "ninguna portada por encima de otra, así que su ROC AUC es 0,5."
+        ),
+        "random_weights": "aleatorios",
+        "per_genre": "Resultados por género en prueba: {backbone}",
+        "genre_columns": ["Género", "Umbral", "Precisión", "Exhaustividad", "F1", "F1 con 0,5", "ROC AUC", "Soporte"],
+        "undefined_auc": (
+            "El ROC AUC no está definido en prueba para {genres} (sin ejemplos positivos o sin negativos), "
+            "por lo que esos géneros quedan fuera del ROC AUC macro."
+        ),
+        "plots": "Gráficos",
+        "f1_plot": "F1 por género en prueba con umbrales ajustados, por backbone",
+        "frequency_plot": "Ejemplos de entrenamiento por género frente al F1 de prueba",
+        "roc_plot": "Curvas ROC en prueba: {backbone}",
+        "pr_plot": "Curvas de precisión-exhaustividad en prueba: {backbone}",
+        "averages": "Promedios en prueba (umbrales ajustados)",
+        "average_columns": ["Promedio", "Precisión", "Exhaustividad", "F1", "Soporte"],
+        "files": (
+            "Cifras legibles por programas: `evaluation_summary.json` (versión de esquema {schema}). "
+            "Los umbrales por género están en el mismo archivo."
+        ),
+    },
+}
+
+
+def _number(value: float | None, language: str, digits: int = 3) -> str:
+    if value is None:
+        return "n/a" if language == "en" else "n/d"
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language == "es" else text
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def f1_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """Return test F1 at tuned thresholds, genres by backbone."""
+    columns = {}
+    for key, evaluation in summary["backbones"].items():
+        report = evaluation["test"]["tuned"]["classification_report"]
+        genres = [row["genre"] for row in evaluation["thresholds"]]
+        columns[key] = pd.Series({genre: report[genre]["f1-score"] for genre in genres})
+    return pd.DataFrame(columns)
+
+
+def _weights_label(evaluation: dict[str, Any], text: dict[str, Any]) -> str:
+    weights = evaluation.get("weights")
+    label = text["random_weights"] if weights is None else ("ImageNet" if weights == "imagenet" else "file")
+    if evaluation.get("alpha") is not None:
+        label += f", alpha {evaluation['alpha']}"
+    return label
+
+
+def _comparison_rows(summary: dict[str, Any], text: dict[str, Any], language: str) -> list[list[str]]:
+    rows = []
+    for key, evaluation in summary["backbones"].items():
+        validation, test = evaluation["validation"]["tuned"], evaluation["test"]
+        rows.append([
+            f"{key} ({evaluation['architecture']})",
+            _weights_label(evaluation, text),
+            evaluation["best_configuration"].get("name", ""),
+            _number(validation["macro_f1"], language),
+            _number(validation["roc_auc"]["macro"], language),
+            _number(test["tuned"]["roc_auc"]["macro"], language),
+            _number(test["tuned"]["roc_auc"]["micro"], language),
+            _number(test["tuned"]["macro_f1"], language),
+            _number(test["default"]["macro_f1"], language),
+            _number(test["tuned"]["micro_f1"], language),
+            _number(test["tuned"]["subset_accuracy"], language),
+            _number(test["tuned"]["hamming_loss"], language),
+        ])
+    baseline = summary["baseline"]
+    rows.append([
+        text["baseline"], "", "",
+        _number(baseline["validation"]["tuned"]["macro_f1"], language),
+        _number(baseline["validation"]["tuned"]["roc_auc"]["macro"], language),
+        _number(baseline["test"]["tuned"]["roc_auc"]["macro"], language),
+        _number(baseline["test"]["tuned"]["roc_auc"]["micro"], language),
+        _number(baseline["test"]["tuned"]["macro_f1"], language),
+        "", _number(baseline["test"]["tuned"]["micro_f1"], language),
+        _number(baseline["test"]["tuned"]["subset_accuracy"], language),
+        _number(baseline["test"]["tuned"]["hamming_loss"], language),
+    ])
+    return rows
+
+
+def _per_genre_section(key: str, evaluation: dict[str, Any], text: dict[str, Any], language: str) -> list[str]:
+    tuned, default = evaluation["test"]["tuned"], evaluation["test"]["default"]
+    rows = []
+    for entry in evaluation["thresholds"]:
+        genre = entry["genre"]
+        report = tuned["classification_report"][genre]
+        rows.append([
+            genre,
+            _number(entry["threshold"], language),
+            _number(report["precision"], language),
+            _number(report["recall"], language),
+            _number(report["f1-score"], language),
+            _number(default["classification_report"][genre]["f1-score"], language),
+            _number(tuned["roc_auc"]["per_genre"][genre], language),
+            str(report["support"]),
+        ])
+    averages = [
+        [name, _number(tuned["classification_report"][name]["precision"], language),
+         _number(tuned["classification_report"][name]["recall"], language),
+         _number(tuned["classification_report"][name]["f1-score"], language),
+         str(tuned["classification_report"][name]["support"])]
+        for name in ("micro avg", "macro avg", "weighted avg", "samples avg")
+    ]
+    label = f"{key} ({evaluation['architecture']})"
+    lines = [f"### {text['per_genre'].format(backbone=label)}", "",
+             _table(text["genre_columns"], rows), "", f"**{text['averages']}**", "",
+             _table(text["average_columns"], averages), ""]
+    undefined = tuned["roc_auc"]["undefined_genres"]
+    if undefined:
+        lines += [text["undefined_auc"].format(genres=", ".join(f"'{g}'" for g in undefined)), ""]
+    lines += [
+        f"![{text['roc_plot'].format(backbone=key)}]({key}_roc_curves.png)",
+        f"![{text['pr_plot'].format(backbone=key)}]({key}_precision_recall_curves.png)", "",
+    ]
+    return lines
+
+
+def render_report(summary: dict[str, Any], language: str) -> str:
+    """Render the evaluation summary as a Markdown report in ``language`` ('en' or 'es')."""
+    text = TEXT[language]
+    selection = summary["selection"]
+    selected = summary["backbones"][summary["selected_backbone"]]
+    lines = [
+        f"# {text['title']}", "",
+        text["intro"].format(default=_number(next(iter(summary["backbones"].values()))["default_threshold"], language, 1)), "",
+        f"## {text['selected']}", "",
+        text["selected_text"].format(
+            backbone=summary["selected_backbone"], architecture=selected["architecture"],
+            metric=selection["metric"], tie_breaker=selection["tie_breaker"],
+            value=selection["ranking"][0][selection["metric"]],
+        ), "",
+        f"## {text['comparison']}", "",
+        _table(text["columns"], _comparison_rows(summary, text, language)), "",
+        text["baseline_note"], "",
+        f"## {text['plots']}", "",
+        f"![{text['f1_plot']}](evaluation_f1_by_backbone.png)", "",
+        f"![{text['frequency_plot']}](evaluation_frequency_vs_f1.png)", "",
+    ]
+    for key, evaluation in summary["backbones"].items():
+        lines += _per_genre_section(key, evaluation, text, language)
+    lines += [text["files"].format(schema=summary["schema_version"]), ""]
+    return "\n".join(lines)
+
+
+def write_reports(summary: dict[str, Any], class_weights: dict[str, Any]) -> tuple[str, str, Figure, Figure]:
+    """Render both reports and the two cross-backbone plots."""
+    f1 = f1_table(summary)
+    support = pd.Series(dict(zip(class_weights["genres"], class_weights["positives"])))
+    return (
+        render_report(summary, "en"),
+        render_report(summary, "es"),
+        plot_f1_by_backbone(f1),
+        plot_frequency_vs_f1(support, f1),
+    )
