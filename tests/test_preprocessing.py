@@ -353,7 +353,7 @@ def test_rare_genre_dropped_in_report(kedro_project: Path, tmp_path: Path) -> No
 def test_unlabelled_games_rejected(kedro_project: Path, tmp_path: Path) -> None:
     preprocess(kedro_project, write_games(tmp_path / "data", STANDARD_GENRES))
 
-    rejects = pd.read_csv(kedro_project / "data/02_intermediate/preprocessing_rejects.csv")
+    rejects = pd.read_csv(kedro_project / "data/08_reporting/preprocessing_rejects.csv")
     model_input = read_model_input(kedro_project).set_index("game_id")
     report = read_json(kedro_project / "data/08_reporting/preprocessing_report.json")
 
