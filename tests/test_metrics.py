@@ -73,11 +73,12 @@ def test_tune_thresholds_maximises_f1():
     #   t=0.8: TP 1, predicted 2 -> 2/4 = 0.5 (t=0.5 predicts the same samples)
     #   t=0.3: TP 2, predicted 3 -> 4/5 = 0.8   <- maximum
     #   t=0.2: TP 2, predicted 4 -> 4/6
+    # The threshold moves halfway to the next lower score: (0.3 + 0.2) / 2 = 0.25.
     y_true, y_score = one_genre([1, 0, 1, 0], [0.9, 0.8, 0.3, 0.2])
 
     row = tune_thresholds(y_true, y_score, ["Action"]).loc["Action"]
 
-    assert row["threshold"] == 0.3
+    assert row["threshold"] == pytest.approx(0.25)
     assert row["f1"] == pytest.approx(0.8)
     assert row["f1_at_default"] == pytest.approx(0.5)
     assert row["positives"] == 2
@@ -90,11 +91,12 @@ def test_tune_thresholds_tie_takes_highest():
     #   t=0.7: TP 1, predicted 2 -> 2/4
     #   t=0.6: TP 1, predicted 3 -> 2/5 = 0.4 (t=0.5 predicts the same samples)
     #   t=0.2: TP 2, predicted 4 -> 4/6 = 2/3   <- tied maximum
+    # 0.9 wins the tie, then moves halfway to the next lower score: (0.9 + 0.7) / 2 = 0.8.
     y_true, y_score = one_genre([1, 0, 0, 1], [0.9, 0.7, 0.6, 0.2])
 
     row = tune_thresholds(y_true, y_score, ["Puzzle"]).loc["Puzzle"]
 
-    assert row["threshold"] == 0.9
+    assert row["threshold"] == pytest.approx(0.8)
     assert row["f1"] == pytest.approx(2 / 3)
     assert row["f1_at_default"] == pytest.approx(0.4)
 
@@ -115,6 +117,7 @@ def test_tune_thresholds_no_positives_default():
 def test_tune_thresholds_all_positives():
     # 4 positives, scores [0.9, 0.8, 0.3, 0.2]. Only t <= 0.2 predicts all 4:
     # F1 = 2*4 / (4 + 4) = 1. At t=0.5: TP 2, predicted 2 -> 2*2 / (4 + 2) = 2/3.
+    # No score lies below 0.2, so the threshold stays there.
     y_true, y_score = one_genre([1, 1, 1, 1], [0.9, 0.8, 0.3, 0.2])
 
     row = tune_thresholds(y_true, y_score, ["Adventure"]).loc["Adventure"]

@@ -188,6 +188,15 @@ def f1_at_thresholds(labels: np.ndarray, scores: np.ndarray, thresholds: np.ndar
     return f1
 
 
+def _midpoint_threshold(scores: np.ndarray, chosen: float) -> float:
+    """Move ``chosen`` halfway to the next lower score without changing any prediction."""
+    above = scores[scores >= chosen]
+    below = scores[scores < chosen]
+    if len(above) == 0 or len(below) == 0:
+        return chosen
+    return float((above.min() + below.max()) / 2.0)
+
+
 def tune_thresholds(
     y_true: Any,
     y_score: Any,
@@ -201,7 +210,10 @@ def tune_thresholds(
     plus ``default``. F1 uses zero_division=0.
 
     Ties in F1 go to the highest threshold among the maximisers, which makes the fewest
-    positive predictions. A genre without positives in ``y_true`` has F1 = 0 at every
+    positive predictions. The returned threshold then sits halfway between the lowest
+    score predicted positive and the highest score predicted negative: validation
+    predictions and F1 stay the same, but the boundary no longer lies on a validation
+    sample, which generalises better when a genre has only a few positives. A genre without positives in ``y_true`` has F1 = 0 at every
     threshold, so it keeps ``default`` and gets status 'no_positives_default_kept'.
     A genre with one constant score has at most two candidates (that score and
     ``default``) and needs no special case.
@@ -240,7 +252,7 @@ def tune_thresholds(
             # F1 values of equal fractions are bitwise equal (IEEE division is correctly
             # rounded), so exact comparison finds every maximiser.
             maximisers = candidates[f1_values == f1_values.max()]
-            threshold = float(maximisers.max())
+            threshold = _midpoint_threshold(scores, float(maximisers.max()))
             best_f1 = float(f1_values.max())
             status = STATUS_TUNED
 

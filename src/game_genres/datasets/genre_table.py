@@ -58,8 +58,8 @@ class GenreTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         self._check_extra_fields(path, text)
         try:
             with warnings.catch_warnings():
-                # _check_extra_fields has rejected every extra field that holds
-                # a value, so the fields pandas drops here are empty.
+                # _check_extra_fields has rejected every non-empty extra field,
+                # so the fields pandas drops here are empty.
                 warnings.simplefilter("ignore", pd.errors.ParserWarning)
                 return pd.read_csv(
                     io.StringIO(text),

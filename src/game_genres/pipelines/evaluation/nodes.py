@@ -130,7 +130,12 @@ def evaluate_prevalence_baseline(
 
 def _selection_value(evaluation: dict[str, Any], metric: str) -> float:
     tuned = evaluation["validation"]["tuned"]
-    value = tuned["roc_auc"]["macro" if metric == "macro_roc_auc" else "micro"] if metric.endswith("roc_auc") else tuned[metric]
+    if metric == "macro_roc_auc":
+        value = tuned["roc_auc"]["macro"]
+    elif metric == "micro_roc_auc":
+        value = tuned["roc_auc"]["micro"]
+    else:
+        value = tuned[metric]
     return float("-inf") if value is None else float(value)
 
 

@@ -33,6 +33,7 @@ TEXT = {
             "another, so its ROC AUC is 0.5."
         ),
         "random_weights": "random",
+        "weights_file": "file",
         "per_genre": "Per-genre results on test: {backbone}",
         "genre_columns": ["Genre", "Threshold", "Precision", "Recall", "F1", "F1 at 0.5", "ROC AUC", "Support"],
         "undefined_auc": (
@@ -76,6 +77,7 @@ TEXT = {
             "ninguna portada por encima de otra, así que su ROC AUC es 0,5."
         ),
         "random_weights": "aleatorios",
+        "weights_file": "archivo",
         "per_genre": "Resultados por género en prueba: {backbone}",
         "genre_columns": ["Género", "Umbral", "Precisión", "Exhaustividad", "F1", "F1 con 0,5", "ROC AUC", "Soporte"],
         "undefined_auc": (
@@ -122,7 +124,12 @@ def f1_table(summary: dict[str, Any]) -> pd.DataFrame:
 
 def _weights_label(evaluation: dict[str, Any], text: dict[str, Any]) -> str:
     weights = evaluation.get("weights")
-    label = text["random_weights"] if weights is None else ("ImageNet" if weights == "imagenet" else "file")
+    if weights is None:
+        label = text["random_weights"]
+    elif weights == "imagenet":
+        label = "ImageNet"
+    else:
+        label = text["weights_file"]
     if evaluation.get("alpha") is not None:
         label += f", alpha {evaluation['alpha']}"
     return label
