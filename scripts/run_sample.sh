@@ -21,6 +21,10 @@ if [ ! -f "$weights" ]; then
     echo "error: MobileNetV2 weights not found at $weights; set mobilenetv2.backbone.weights to null or a local file in conf/sample/parameters_training.yml" >&2
     exit 1
 fi
+if ! command -v kedro >/dev/null; then
+    echo "error: kedro not found; activate the project's virtual environment (. .venv/bin/activate) and install it with pip install -e \".[test]\"" >&2
+    exit 1
+fi
 mkdir -p "$KERAS_HOME/models"
 cp -n "$weights" "$KERAS_HOME/models/"
 

@@ -180,3 +180,14 @@ def test_assembled_model_matches_head_on_embeddings(tmp_path):
     model.save(path)
     reloaded = keras.saving.load_model(path, compile=False)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(images)), direct, atol=1e-6)
+
+
+def test_random_backbone_embeddings_reproducible():
+    from game_genres.pipelines.training.nodes import embed_covers
+
+    images = np.random.default_rng(4).integers(0, 255, (3, 32, 32, 3), dtype=np.uint8)
+    backbone = {"architecture": "MobileNetV2", "weights": None, "input_size": 32, "alpha": 0.35}
+    training = {"seed": 7, "embedding_batch_size": 2}
+    first, _, _ = embed_covers(images, backbone, training)
+    second, _, _ = embed_covers(images, backbone, training)
+    np.testing.assert_array_equal(first, second)

@@ -34,7 +34,7 @@ def embed_covers(
     Args:
         cover_images: ``(n_games, size, size, 3)`` uint8 RGB, usually memory-mapped.
         backbone: This backbone's parameters (architecture, weights, input_size, alpha).
-        training: Shared training parameters (``embedding_batch_size``).
+        training: Shared training parameters (``embedding_batch_size``, ``seed``).
 
     Returns:
         The embeddings, ``(n_games, embedding_dim)`` float32 in the row order of
@@ -44,6 +44,9 @@ def embed_covers(
     """
     name = backbone["architecture"]
     image_size = int(cover_images.shape[1])
+    # Seeded so that a backbone with random weights (weights: null) gets the
+    # same initialisation, and hence the same embeddings, on every run.
+    keras.utils.set_random_seed(int(training["seed"]))
     extractor = build_feature_extractor(backbone, image_size)
     batch_size = int(training["embedding_batch_size"])
 
