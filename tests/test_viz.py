@@ -12,7 +12,7 @@ import pytest
 
 from conftest import make_project
 
-PIPELINES = {"ingestion", "preprocessing", "training", "evaluation"}
+PIPELINES = {"ingestion", "preprocessing", "training", "evaluation", "inference"}
 LAYERS = ["raw", "intermediate", "model_input", "feature", "models", "model_output", "reporting"]
 
 
@@ -56,3 +56,17 @@ def test_viz_every_dataset_has_layer(viz_build):
 def test_viz_shows_backbones_side_by_side(viz_build):
     training = _api(viz_build, "pipelines", "training")
     assert {"resnet50", "efficientnetb0", "mobilenetv2"} <= set(training["modular_pipelines"])
+
+
+def test_default_pipeline_leaves_out_inference():
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    from conftest import REPO_ROOT
+
+    bootstrap_project(REPO_ROOT)
+    default_nodes = {node.name for node in pipelines["__default__"].nodes}
+    inference_nodes = {node.name for node in pipelines["inference"].nodes}
+    assert inference_nodes
+    assert default_nodes.isdisjoint(inference_nodes)
+    assert {node.name for node in pipelines["evaluation"].nodes} <= default_nodes

@@ -7,10 +7,12 @@ be used raises CoverRejectedError, whose `reason` is one of the REASON_* codes.
 
 from __future__ import annotations
 
+import io
 import operator
 import os
 from dataclasses import dataclass
-from pathlib import Path, PureWindowsPath
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -163,13 +165,7 @@ def resolve_cover_path(covers_dir: str | Path, cover: str | None) -> Path:
             "and check that no '..' segment or symlink leads out of it.",
         )
 
-    extension = Path(relative_text).suffix.lower()
-    if extension not in IMAGE_EXTENSIONS:
-        raise CoverRejectedError(
-            REASON_UNSUPPORTED_EXTENSION,
-            f"Cover path {cover_text!r} has extension {extension or '(none)'!r}, which is "
-            f"not a supported image type. Use one of: {', '.join(sorted(IMAGE_EXTENSIONS))}.",
-        )
+    check_cover_extension(cover_text)
 
     if not resolved.is_file():
         raise CoverRejectedError(
@@ -178,6 +174,21 @@ def resolve_cover_path(covers_dir: str | Path, cover: str | None) -> Path:
             "a regular file. Check that the covers folder is complete.",
         )
     return resolved
+
+
+def check_cover_extension(cover: str) -> None:
+    """Check that a cover path or file name ends in one of IMAGE_EXTENSIONS, in any case.
+
+    Raises:
+        CoverRejectedError: with REASON_UNSUPPORTED_EXTENSION.
+    """
+    extension = PurePosixPath(cover.replace("\\", "/")).suffix.lower()
+    if extension not in IMAGE_EXTENSIONS:
+        raise CoverRejectedError(
+            REASON_UNSUPPORTED_EXTENSION,
+            f"Cover path {cover!r} has extension {extension or '(none)'!r}, which is "
+            f"not a supported image type. Use one of: {', '.join(sorted(IMAGE_EXTENSIONS))}.",
+        )
 
 
 def open_cover_rgb(path: str | Path, max_pixels: int) -> tuple[Image.Image, CoverInfo]:
@@ -199,24 +210,70 @@ def open_cover_rgb(path: str | Path, max_pixels: int) -> tuple[Image.Image, Cove
             REASON_UNREADABLE, REASON_TOO_LARGE or REASON_TRUNCATED.
         ValueError: if `max_pixels` is not positive.
     """
-    if max_pixels <= 0:
-        raise ValueError(f"max_pixels must be a positive pixel count, got {max_pixels!r}.")
-
+    _check_max_pixels(max_pixels)
     path = Path(path)
     _check_file_not_empty(path)
+    return _decode_cover(path, path, f"Cover file {str(path)!r}", max_pixels)
 
+
+def open_cover_bytes(data: bytes, max_pixels: int, name: str) -> tuple[Image.Image, CoverInfo]:
+    """Decode the bytes of a cover file into an RGB image, with the rules of open_cover_rgb.
+
+    `name` is the file name or path the bytes came from. Error details show it, and
+    CoverInfo.extension_mismatch compares its extension with the decoded format.
+
+    Raises:
+        CoverRejectedError: with REASON_EMPTY_FILE, REASON_UNREADABLE,
+            REASON_TOO_LARGE or REASON_TRUNCATED.
+        TypeError: if `data` is not a bytes-like object.
+        ValueError: if `max_pixels` is not positive.
+    """
+    _check_max_pixels(max_pixels)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"Cover {name!r} must be given as bytes, got {type(data).__name__}. "
+            "Pass the raw content of the image file."
+        )
+    if len(data) == 0:
+        raise CoverRejectedError(
+            REASON_EMPTY_FILE,
+            f"Cover {name!r} is empty (0 bytes). Download or export it again.",
+        )
+    return _decode_cover(_NamedBytesIO(data, name), PurePosixPath(name), f"Cover {name!r}", max_pixels)
+
+
+class _NamedBytesIO(io.BytesIO):
+    """In-memory file whose repr is its name, because Pillow puts the repr of the file
+    object into some error messages, such as "cannot identify image file"."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self._cover_name = name
+
+    def __repr__(self) -> str:
+        return repr(self._cover_name)
+
+
+def _decode_cover(
+    source: Path | BinaryIO, name: PurePath, label: str, max_pixels: int
+) -> tuple[Image.Image, CoverInfo]:
+    """Decode `source` for open_cover_rgb and open_cover_bytes.
+
+    `name` gives the extension for CoverInfo.extension_mismatch, and `label` starts
+    every error detail, for example "Cover file 'a/b.png'".
+    """
     try:
-        image_file = Image.open(path)
+        image_file = Image.open(source)
     except Image.DecompressionBombError as error:
         raise CoverRejectedError(
             REASON_TOO_LARGE,
-            f"Cover file {str(path)!r} exceeds Pillow's decompression-bomb limit "
+            f"{label} exceeds Pillow's decompression-bomb limit "
             f"({error}). Replace it with a smaller image.",
         ) from error
     except (OSError, ValueError) as error:
         raise CoverRejectedError(
             REASON_UNREADABLE,
-            f"Cover file {str(path)!r} is not an image that Pillow can read ({error}). "
+            f"{label} is not an image that Pillow can read ({error}). "
             "Replace it with a JPEG, PNG, WebP, GIF or BMP file.",
         ) from error
 
@@ -225,7 +282,7 @@ def open_cover_rgb(path: str | Path, max_pixels: int) -> tuple[Image.Image, Cove
         if width * height > max_pixels:
             raise CoverRejectedError(
                 REASON_TOO_LARGE,
-                f"Cover file {str(path)!r} is {width}x{height} = {width * height} pixels, "
+                f"{label} is {width}x{height} = {width * height} pixels, "
                 f"more than the limit of {max_pixels}. Replace it with a smaller image "
                 "or raise max_pixels.",
             )
@@ -235,7 +292,7 @@ def open_cover_rgb(path: str | Path, max_pixels: int) -> tuple[Image.Image, Cove
             height=height,
             format=image_file.format or "",
             mode=image_file.mode,
-            extension_mismatch=_is_extension_mismatch(path, image_file.format),
+            extension_mismatch=_is_extension_mismatch(name, image_file.format),
         )
 
         try:
@@ -246,7 +303,7 @@ def open_cover_rgb(path: str | Path, max_pixels: int) -> tuple[Image.Image, Cove
         except (OSError, SyntaxError, ValueError) as error:
             raise CoverRejectedError(
                 REASON_TRUNCATED,
-                f"Cover file {str(path)!r} has a valid {info.format} header but its image "
+                f"{label} has a valid {info.format} header but its image "
                 f"data is incomplete or corrupt ({error}). Download or export it again.",
             ) from error
 
@@ -255,7 +312,7 @@ def open_cover_rgb(path: str | Path, max_pixels: int) -> tuple[Image.Image, Cove
     except ValueError as error:
         raise CoverRejectedError(
             REASON_UNREADABLE,
-            f"Cover file {str(path)!r} uses Pillow mode {info.mode!r}, which cannot be "
+            f"{label} uses Pillow mode {info.mode!r}, which cannot be "
             f"converted to RGB ({error}). Convert it to an 8-bit RGB image.",
         ) from error
     return rgb, info
@@ -301,6 +358,16 @@ def load_cover_array(path: str | Path, size: int, policy: str, max_pixels: int) 
     return resize_cover(image, size, policy)
 
 
+def load_cover_bytes_array(data: bytes, size: int, policy: str, max_pixels: int, name: str) -> np.ndarray:
+    """Decode the bytes of a cover file and resize them to a (size, size, 3) uint8 array.
+
+    Gives the same array as load_cover_array on a file with this content. Raises the
+    errors of open_cover_bytes and resize_cover.
+    """
+    image, _ = open_cover_bytes(data, max_pixels, name)
+    return resize_cover(image, size, policy)
+
+
 def _is_missing_value(value: object) -> bool:
     if value is None:
         return True
@@ -312,6 +379,11 @@ def _is_missing_value(value: object) -> bool:
         return bool(value != value)
     except TypeError:
         return True
+
+
+def _check_max_pixels(max_pixels: int) -> None:
+    if max_pixels <= 0:
+        raise ValueError(f"max_pixels must be a positive pixel count, got {max_pixels!r}.")
 
 
 def _check_file_not_empty(path: Path) -> None:
@@ -335,7 +407,7 @@ def _check_file_not_empty(path: Path) -> None:
         )
 
 
-def _is_extension_mismatch(path: Path, image_format: str | None) -> bool:
+def _is_extension_mismatch(path: PurePath, image_format: str | None) -> bool:
     extension = path.suffix.lower()
     expected_formats = _FORMATS_BY_EXTENSION.get(extension)
     if expected_formats is None:

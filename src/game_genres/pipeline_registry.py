@@ -8,7 +8,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.framework.project import settings
 from kedro.pipeline import Pipeline
 
-from game_genres.pipelines import evaluation, ingestion, preprocessing, training
+from game_genres.pipelines import evaluation, inference, ingestion, preprocessing, training
 
 
 def configured_backbones(conf_source: str | None = None, env: str | None = None) -> list[str]:
@@ -37,6 +37,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         "preprocessing": preprocessing.create_pipeline(),
         "training": training.create_pipeline(backbones=backbones),
         "evaluation": evaluation.create_pipeline(backbones=backbones),
+        "inference": inference.create_pipeline(),
     }
-    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    # A plain `kedro run` prepares data, trains and evaluates. Inference needs
+    # a folder of new covers and a finished evaluation, so it runs on request.
+    pipelines["__default__"] = sum(
+        (pipeline for name, pipeline in pipelines.items() if name != "inference"), Pipeline([])
+    )
     return pipelines
