@@ -24,6 +24,31 @@ REJECT_COLUMNS = ["cover", "reason", "detail"]
 PROBABILITY_PREFIX = "probability."
 
 
+def decode_cover(cover: str, data: bytes, image_params: dict[str, Any]) -> np.ndarray:
+    """Check one cover's extension, then decode and resize its bytes.
+
+    The inference pipeline and the packaged MLflow model both decode covers
+    with this function, so they accept and reject the same files.
+
+    Args:
+        cover: The file name or path, which gives the extension and names the
+            cover in error details.
+        data: The file's bytes.
+        image_params: ``image`` parameters: ``size``, ``resize_policy`` and ``max_pixels``.
+
+    Returns:
+        The cover as a ``(size, size, 3)`` uint8 array.
+
+    Raises:
+        CoverRejectedError: with one of the ``REASON_*`` codes of ``game_genres.images``.
+        TypeError: if ``data`` is not a bytes-like object.
+    """
+    check_cover_extension(cover)
+    return load_cover_bytes_array(
+        data, int(image_params["size"]), image_params["resize_policy"], int(image_params["max_pixels"]), cover
+    )
+
+
 def decode_covers(covers: pd.DataFrame, image_params: dict[str, Any]) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """Validate, decode and resize each cover with the rules of ingestion and preprocessing.
 
@@ -40,8 +65,6 @@ def decode_covers(covers: pd.DataFrame, image_params: dict[str, Any]) -> tuple[n
         ``REASON_*`` codes of ``game_genres.images``.
     """
     size = int(image_params["size"])
-    policy = image_params["resize_policy"]
-    max_pixels = int(image_params["max_pixels"])
     read_errors = covers["read_error"] if "read_error" in covers.columns else pd.Series(None, index=covers.index)
 
     arrays, decoded, rejects = [], [], []
@@ -53,8 +76,7 @@ def decode_covers(covers: pd.DataFrame, image_params: dict[str, Any]) -> tuple[n
                     f"Cover file {cover!r} could not be read ({read_error}). "
                     "Check that it is a regular file that this user may read.",
                 )
-            check_cover_extension(cover)
-            arrays.append(load_cover_bytes_array(data, size, policy, max_pixels, cover))
+            arrays.append(decode_cover(cover, data, image_params))
         except CoverRejectedError as error:
             rejects.append({"cover": cover, "reason": error.reason, "detail": error.detail})
             continue
