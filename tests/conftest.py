@@ -107,6 +107,7 @@ def run_pipelines(
     """Run registered pipelines through a real ``KedroSession``, as ``kedro run`` does."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
+    from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
 
     import mlflow
 
@@ -120,6 +121,11 @@ def run_pipelines(
         # session's parent run.
         while mlflow.active_run():
             mlflow.end_run()
+        # kedro-mlflow 2.0.3 registers one hook instance per process and keeps
+        # the last run's id on it. A later session whose pipelines are not
+        # tracked would reopen that run before each node, and fail when the
+        # run lives in another test's MLflow store.
+        mlflow_hook.run_id = None
 
 
 @pytest.fixture
