@@ -127,7 +127,9 @@ def test_selected_models_logged_to_mlflow(trained):
     parent = _run_named(trained, "training")
     models = trained["client"].search_logged_models(experiment_ids=[trained["experiment"].experiment_id])
     names = {model.name for model in models if model.source_run_id == parent.info.run_id}
-    assert names == {"resnet50_model", "efficientnetb0_model"}
+    # The training pipeline also evaluates, so it logs the selected Keras
+    # model and the packaged pyfunc model too.
+    assert names == {"resnet50_model", "efficientnetb0_model", "selected_model", "genre_classifier"}
 
 
 def test_colour_genres_are_learned(trained):
@@ -199,7 +201,11 @@ def test_reports_written_in_both_languages(trained):
 
 def test_selected_model_registered(trained):
     versions = trained["client"].search_model_versions("name='game-genres-classifier'")
-    assert len(versions) == 1
+    # One version from the training run, which includes evaluation, and one
+    # from the evaluation run.
+    expected = {_run_named(trained, name).info.run_id for name in ("training", "evaluation")}
+    assert {version.run_id for version in versions} == expected
+    assert len(versions) == 2
     model = mlflow.keras.load_model(f"models:/game-genres-classifier/{versions[0].version}")
     assert model.output_shape[-1] == 4
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import make_project
 
-PIPELINES = {"ingestion", "preprocessing", "training", "evaluation", "inference"}
+PIPELINES = {"ingestion", "preprocessing", "backbones", "training", "evaluation", "inference"}
 LAYERS = ["raw", "intermediate", "model_input", "feature", "models", "model_output", "reporting"]
 
 

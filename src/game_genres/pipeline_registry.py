@@ -7,8 +7,9 @@ import os
 from kedro.config import OmegaConfigLoader
 from kedro.framework.project import settings
 from kedro.pipeline import Pipeline
+from kedro_mlflow.pipeline import pipeline_ml_factory
 
-from game_genres.pipelines import evaluation, inference, ingestion, preprocessing, training
+from game_genres.pipelines import evaluation, inference, ingestion, preprocessing, serving, training
 
 
 def configured_backbones(conf_source: str | None = None, env: str | None = None) -> list[str]:
@@ -31,17 +32,41 @@ def configured_backbones(conf_source: str | None = None, env: str | None = None)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
+    """Register the project's pipelines.
+
+    ``training`` trains every backbone, evaluates them, packages the selected
+    model and, through kedro-mlflow, logs one MLflow model, ``genre_classifier``,
+    that runs the serving pipeline: cover files in, genre probabilities and
+    predicted genres out. ``evaluation`` re-evaluates trained models and logs
+    no packaged model.
+
+    ``backbones`` contains the training nodes only. Run one backbone with
+    ``kedro run --pipeline backbones --namespaces mobilenetv2``: filtering
+    ``training`` by namespace drops the packaging node, and kedro-mlflow then
+    rejects the pipeline because the serving inputs have no producer.
+    """
     backbones = configured_backbones()
+    backbone_training = training.create_pipeline(backbones=backbones)
+    evaluation_pipeline = evaluation.create_pipeline(backbones=backbones)
+    training_nodes = (
+        backbone_training + evaluation_pipeline + evaluation.create_packaging_pipeline(backbones=backbones)
+    )
     pipelines = {
         "ingestion": ingestion.create_pipeline(),
         "preprocessing": preprocessing.create_pipeline(),
-        "training": training.create_pipeline(backbones=backbones),
-        "evaluation": evaluation.create_pipeline(backbones=backbones),
+        "backbones": backbone_training,
+        "training": pipeline_ml_factory(
+            training=training_nodes,
+            inference=serving.create_pipeline(),
+            input_name=serving.INPUT_NAME,
+            log_model_kwargs=serving.log_model_kwargs(),
+        ),
+        "evaluation": evaluation_pipeline,
         "inference": inference.create_pipeline(),
     }
-    # A plain `kedro run` prepares data, trains and evaluates. Inference needs
-    # a folder of new covers and a finished evaluation, so it runs on request.
-    pipelines["__default__"] = sum(
-        (pipeline for name, pipeline in pipelines.items() if name != "inference"), Pipeline([])
-    )
+    # A plain `kedro run` prepares data, trains, evaluates and packages, but
+    # as a plain pipeline, so it logs no packaged model: only a `training` run
+    # does. Inference needs a folder of new covers and a finished evaluation,
+    # so it runs on request.
+    pipelines["__default__"] = pipelines["ingestion"] + pipelines["preprocessing"] + training_nodes
     return pipelines

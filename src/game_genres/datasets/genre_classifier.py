@@ -96,7 +96,7 @@ class GenreClassifierDataset(AbstractDataset[None, dict]):
         if not path.is_file():
             raise DatasetError(
                 f"Model file for backbone {key!r} not found: '{path}'. Train it with "
-                f"'kedro run --pipeline training --namespaces {key}', then run the evaluation pipeline."
+                f"'kedro run --pipeline backbones --namespaces {key}', then run the evaluation pipeline."
             )
         model = keras.saving.load_model(path, compile=False)
 

@@ -15,6 +15,7 @@ from .nodes import (
     predict_scores,
     select_best_model,
 )
+from .packaging import package_selected_model
 from .report import write_reports
 
 SHARED_INPUTS = {"multi_hot_labels", "model_input_table", "genre_vocabulary"}
@@ -108,3 +109,28 @@ def create_pipeline(backbones: Iterable[str] = (), **kwargs) -> Pipeline:
         tags=["evaluation"],
     )
     return per_backbone + comparison
+
+
+def create_packaging_pipeline(backbones: Iterable[str] = ()) -> Pipeline:
+    """Write the selected model and its decision rules as single files for the packaged MLflow model.
+
+    The outputs ``packaged_model`` and ``packaged_decision_rules`` are the
+    inputs of the serving pipeline, which kedro-mlflow logs as the MLflow
+    model ``genre_classifier`` at the end of a ``training`` run.
+    """
+    return pipeline(
+        [
+            node(
+                package_selected_model,
+                inputs={
+                    "summary": "evaluation_summary",
+                    "image_params": "params:image",
+                    "inference_params": "params:inference",
+                    **{f"{key}_model": f"{key}.model" for key in backbones},
+                },
+                outputs=["packaged_model", "packaged_decision_rules"],
+                name="package_selected_model",
+            ),
+        ],
+        tags=["evaluation", "packaging"],
+    )
