@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from game_genres.modeling import (
     build_feature_extractor,
     build_head,
     input_scaling_layers,
+    keras_cache_dir,
 )
 
 
@@ -105,19 +108,23 @@ def test_alpha_on_resnet_rejected():
         build_feature_extractor({"architecture": "ResNet50", "weights": None, "alpha": 0.5}, 32)
 
 
-def test_offline_imagenet_error_explains_fix(tmp_path, monkeypatch):
-    # An empty KERAS_HOME and no route to the download host: Keras cannot get
-    # the weights, and the error must say where it looked and what to do.
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
-    monkeypatch.setattr(keras.utils, "get_file", _refuse_download, raising=False)
+def test_offline_imagenet_error_explains_fix(monkeypatch):
+    # No route to the download host: Keras cannot get the weights, and the
+    # error must name the folder Keras looked in and what to do next.
     monkeypatch.setattr("keras.src.utils.file_utils.get_file", _refuse_download)
     with pytest.raises(RuntimeError) as raised:
         build_feature_extractor({"architecture": "MobileNetV2", "weights": "imagenet", "alpha": 0.35}, 96)
     message = str(raised.value)
     assert "MobileNetV2 (alpha=0.35)" in message
-    assert str(tmp_path / "empty_keras_home" / "models") in message
+    assert str(keras_cache_dir()) in message
     assert "weights: null" in message
     assert "path of a local weights file" in message
+
+
+def test_cache_dir_is_the_one_keras_uses():
+    from keras.src.backend.config import keras_home
+
+    assert keras_cache_dir() == Path(keras_home()) / "models"
 
 
 def _refuse_download(*args, **kwargs):

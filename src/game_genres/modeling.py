@@ -31,8 +31,17 @@ ARCHITECTURES: dict[str, tuple[Callable[..., keras.Model], str]] = {
 
 
 def keras_cache_dir() -> Path:
-    """Return the folder where Keras looks for downloaded weights before fetching them."""
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    """Return the folder where Keras looks for downloaded weights before fetching them.
+
+    Keras reads ``KERAS_HOME`` once, when it is first imported, so setting the
+    variable later in the same process has no effect; this returns the folder
+    Keras really uses.
+    """
+    try:
+        from keras.src.backend.config import keras_home
+    except ImportError:  # a Keras release that moved its private config module
+        return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    return Path(keras_home()) / "models"
 
 
 def input_scaling_layers(mode: str) -> list[keras.layers.Layer]:
