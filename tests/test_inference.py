@@ -4,34 +4,23 @@ Unit tests cover the bytes entry point of game_genres.images, the two inference
 datasets and the prediction table. The pipeline tests train two small backbones
 on the colour-coded covers of conftest (random weights, 32-pixel covers, one
 head each), evaluate them, then run inference through the real Kedro runner on
-a folder of fresh covers and broken files. The last tests package the selected
-classifier as a prototype MLflow pyfunc model and check that it gives the
-pipeline's predictions, in this process and through 'mlflow models predict'.
+a folder of fresh covers and broken files. The packaged MLflow model that
+training logs is tested in test_packaged_model.py.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import cloudpickle
 import keras
-import mlflow
 import numpy as np
 import pandas as pd
-import PIL
 import pytest
 from kedro.io import DatasetError
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, DataType, Schema
 from PIL import Image
 
-import game_genres
 from conftest import GENRE_COLOURS, make_project, run_pipelines, write_colour_dataset, write_conf, write_cover
 from game_genres.datasets import CoverFolderDataset, GenreClassifierDataset
 from game_genres.images import (
@@ -490,139 +479,3 @@ def test_reject_reason(inferred, cover, reason):
 def test_unknown_backbone_names_choices(inferred):
     assert "'absent'" in inferred["unknown_backbone_error"]
     assert repr(inferred["other"]) in inferred["unknown_backbone_error"]
-
-
-# ---------------------------------------------------------------- prototype: the classifier as an MLflow pyfunc model
-
-
-class CoverGenreModel(mlflow.pyfunc.PythonModel):
-    """Prototype MLflow pyfunc model: cover files in, one row of genre predictions per cover out.
-
-    The input DataFrame has ``cover`` (the file name, for the extension check and
-    error details) and ``image`` (the file's bytes). The model signature types
-    ``image`` as binary, so a JSON request sends it base64-encoded and MLflow
-    decodes it. Output rows follow the input order. They have the columns of
-    predictions.csv plus ``reason`` and ``detail``, which are empty for decoded
-    covers and name the rejection reason otherwise.
-
-    The artifacts are ``model`` (the .keras file) and ``config`` (a JSON file with
-    ``backbone``, ``genres``, ``thresholds``, ``image`` parameters and ``batch_size``).
-    """
-
-    def load_context(self, context):
-        self.model = keras.saving.load_model(context.artifacts["model"], compile=False)
-        self.config = json.loads(Path(context.artifacts["config"]).read_text(encoding="utf-8"))
-
-    def predict(self, context, model_input, params=None):
-        covers = model_input[["cover", "image"]].reset_index(drop=True)
-        duplicates = sorted(set(covers.loc[covers["cover"].duplicated(), "cover"]))
-        if duplicates:
-            raise ValueError(f"Cover names must be unique within one request, got duplicates {duplicates}.")
-
-        images, decoded, rejects = decode_covers(covers, self.config["image"])
-        probabilities = predict_probabilities(self.model, images, int(self.config["batch_size"]))
-        predictions = build_predictions(
-            decoded["cover"], probabilities, self.config["genres"], self.config["thresholds"]
-        )
-        predictions["backbone"] = self.config["backbone"]
-
-        table = pd.concat([predictions, rejects], ignore_index=True)
-        text_columns = ["predicted_genres", "top_genre", "backbone", "reason", "detail"]
-        table[text_columns] = table[text_columns].fillna("")
-        return table.set_index("cover").loc[covers["cover"]].reset_index()
-
-
-def save_pyfunc_model(inferred: dict, folder: Path) -> Path:
-    """Save the selected classifier as a pyfunc model folder and return its path."""
-    project = inferred["project"]
-    classifiers = GenreClassifierDataset(
-        summary_filepath=str(project / "data/08_reporting/evaluation_summary.json"),
-        models_dir=str(project / "data/06_models"),
-    ).load()
-    classifier = select_classifier(classifiers, None)
-    config = {
-        "backbone": classifier["backbone"],
-        "genres": classifier["genres"],
-        "thresholds": classifier["thresholds"],
-        "image": {"size": IMAGE_SIZE, "resize_policy": "pad", "max_pixels": PROJECT_MAX_PIXELS},
-        "batch_size": 32,
-    }
-    config_path = folder / "classifier.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-
-    signature = ModelSignature(inputs=Schema([ColSpec(DataType.string, "cover"), ColSpec(DataType.binary, "image")]))
-    model_path = folder / "pyfunc_model"
-    # The class lives in this test module, which a separate process cannot import,
-    # so cloudpickle stores it by value. game_genres travels with the model as code.
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    try:
-        mlflow.pyfunc.save_model(
-            path=model_path,
-            python_model=CoverGenreModel(),
-            artifacts={"model": str(project / f"data/06_models/{classifier['backbone']}/model.keras"),
-                       "config": str(config_path)},
-            signature=signature,
-            code_paths=[str(Path(game_genres.__file__).parent)],
-            # Listing the requirements skips MLflow's detection, which imports the model in a subprocess.
-            pip_requirements=[f"mlflow=={mlflow.__version__}", f"keras=={keras.__version__}",
-                              f"pandas=={pd.__version__}", f"pillow=={PIL.__version__}", "tensorflow", "kedro"],
-        )
-    finally:
-        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-    return model_path
-
-
-@pytest.fixture(scope="module")
-def packaged(inferred: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = tmp_path_factory.mktemp("pyfunc")
-    model_path = save_pyfunc_model(inferred, folder)
-
-    files = sorted(path for path in inferred["covers"].rglob("*") if path.is_file())
-    names = [path.relative_to(inferred["covers"]).as_posix() for path in files]
-    request = {"dataframe_split": {
-        "columns": ["cover", "image"],
-        "data": [[name, base64.b64encode(path.read_bytes()).decode("ascii")] for name, path in zip(names, files)],
-    }}
-    request_path = folder / "request.json"
-    request_path.write_text(json.dumps(request), encoding="utf-8")
-    output_path = folder / "response.json"
-
-    # A separate process, started outside the project and without this test folder
-    # on its path, reads the JSON request as the scoring server of
-    # 'mlflow models serve' does.
-    completed = subprocess.run(
-        [sys.executable, "-m", "mlflow", "models", "predict", "--env-manager", "local",
-         "-m", str(model_path), "-i", str(request_path), "-t", "json", "-o", str(output_path)],
-        cwd=folder, env={**os.environ, "PYTHONPATH": ""}, capture_output=True, text=True, timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    served = pd.DataFrame(json.loads(output_path.read_text(encoding="utf-8"))["predictions"])
-
-    in_process = mlflow.pyfunc.load_model(str(model_path)).predict(
-        pd.DataFrame({"cover": names, "image": [path.read_bytes() for path in files]})
-    )
-    return {"served": served, "in_process": in_process, "names": names}
-
-
-@pytest.mark.parametrize("source", ["served", "in_process"])
-def test_pyfunc_rows_follow_input(packaged, source):
-    assert packaged[source]["cover"].tolist() == packaged["names"]
-
-
-@pytest.mark.parametrize("source", ["served", "in_process"])
-def test_pyfunc_matches_pipeline(inferred, packaged, source):
-    expected = inferred["predictions"][inferred["selected"]].set_index("cover").sort_index()
-    genres, _ = thresholds_of(inferred, inferred["selected"])
-    predicted = packaged[source].set_index("cover").loc[expected.index]
-
-    assert predicted["predicted_genres"].tolist() == expected["predicted_genres"].tolist()
-    assert predicted["top_genre"].tolist() == expected["top_genre"].tolist()
-    np.testing.assert_allclose(probability_columns(predicted, genres), probability_columns(expected, genres), atol=1e-6)
-
-
-@pytest.mark.parametrize("source", ["served", "in_process"])
-def test_pyfunc_rejects_like_pipeline(inferred, packaged, source):
-    expected = inferred["rejects"].set_index("cover").sort_index()
-    predicted = packaged[source].set_index("cover").loc[expected.index]
-
-    assert predicted["reason"].tolist() == expected["reason"].tolist()

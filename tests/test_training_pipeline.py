@@ -9,7 +9,6 @@ SQLite MLflow store in a temporary folder; each test inspects one result.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import keras
 import mlflow
