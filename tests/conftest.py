@@ -21,6 +21,27 @@ SHARED = REPO_ROOT.parent / "shared"
 RETRO_BOXART = SHARED / "datasets" / "retro-boxart"
 MOBILENET_WEIGHTS = SHARED / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 
+# Two small backbones with random weights on 32-pixel covers: ResNet50 still
+# separates the colour stripes (see test_training_pipeline.py), so its
+# probabilities differ from cover to cover, and MobileNetV2 at alpha 0.35 is
+# the cheapest second backbone for choosing between models.
+TWO_BACKBONE_TRAINING = """
+backbones: [resnet50, mobilenetv2]
+resnet50:
+  backbone:
+    weights: null
+    input_size: 32
+    grid: {optimizers: [Adam], learning_rates: [1.0e-3]}
+    head: {epochs: 10, patience: 5}
+mobilenetv2:
+  backbone:
+    weights: null
+    input_size: 32
+    alpha: 0.35
+    grid: {optimizers: [Adam], learning_rates: [1.0e-3]}
+    head: {epochs: 10, patience: 5}
+"""
+
 # One colour per genre: a cover's genres are drawn as vertical stripes of these
 # colours, so a model can tell genres apart from pixels alone.
 GENRE_COLOURS = {

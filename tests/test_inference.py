@@ -21,7 +21,15 @@ import pytest
 from kedro.io import DatasetError
 from PIL import Image
 
-from conftest import GENRE_COLOURS, make_project, run_pipelines, write_colour_dataset, write_conf, write_cover
+from conftest import (
+    GENRE_COLOURS,
+    TWO_BACKBONE_TRAINING,
+    make_project,
+    run_pipelines,
+    write_colour_dataset,
+    write_conf,
+    write_cover,
+)
 from game_genres.datasets import CoverFolderDataset, GenreClassifierDataset
 from game_genres.images import (
     REASON_EMPTY_FILE,
@@ -46,26 +54,6 @@ MAX_PIXELS = 1_000_000
 IMAGE_SIZE = 32
 PROJECT_MAX_PIXELS = 50_000_000  # image.max_pixels in conf/base/parameters.yml
 
-# Two backbones, so that inference.backbone has a second one to pick. With random
-# weights ResNet50 still separates the colour stripes (see test_training_pipeline.py),
-# so its probabilities differ from cover to cover. MobileNetV2 at alpha 0.35 is the
-# cheapest backbone.
-TRAINING_OVERRIDES = """
-backbones: [resnet50, mobilenetv2]
-resnet50:
-  backbone:
-    weights: null
-    input_size: 32
-    grid: {optimizers: [Adam], learning_rates: [1.0e-3]}
-    head: {epochs: 15, patience: 5}
-mobilenetv2:
-  backbone:
-    weights: null
-    input_size: 32
-    alpha: 0.35
-    grid: {optimizers: [Adam], learning_rates: [1.0e-3]}
-    head: {epochs: 15, patience: 5}
-"""
 
 # test_training_pipeline.py checks what the pipelines log to MLflow. Here logging
 # would only add time, mostly for writing the models into the MLflow store.
@@ -352,7 +340,7 @@ def inferred(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("inference")
     project = make_project(root)
     table, covers = write_colour_dataset(root / "colour_data", n_games=90, size=IMAGE_SIZE, seed=3)
-    write_conf(project, "local", "parameters_training.yml", TRAINING_OVERRIDES)
+    write_conf(project, "local", "parameters_training.yml", TWO_BACKBONE_TRAINING)
     write_conf(project, "local", "mlflow.yml", NO_TRACKING)
     inference_covers = root / "new_covers"
     write_inference_folder(inference_covers)
@@ -371,8 +359,8 @@ def inferred(tmp_path_factory: pytest.TempPathFactory) -> dict:
         patch.chdir(project)
         patch.setenv("KERAS_HOME", str(root / "keras_home"))
         run_pipelines(project, ["ingestion", "preprocessing"], runtime_params=params)
+        # Training also runs the evaluation nodes, which write the summary.
         run_pipelines(project, ["training"], runtime_params=params)
-        run_pipelines(project, ["evaluation"], runtime_params=params)
         summary = json.loads((project / "data/08_reporting/evaluation_summary.json").read_text())
         selected = summary["selected_backbone"]
         other = next(key for key in summary["backbones"] if key != selected)

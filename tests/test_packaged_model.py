@@ -32,7 +32,15 @@ import pytest
 from kedro_mlflow.pipeline.pipeline_ml import PipelineML
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO_ROOT, make_project, run_pipelines, write_colour_dataset, write_conf, write_cover
+from conftest import (
+    REPO_ROOT,
+    TWO_BACKBONE_TRAINING,
+    make_project,
+    run_pipelines,
+    write_colour_dataset,
+    write_conf,
+    write_cover,
+)
 from game_genres.images import REASON_EMPTY_FILE, REASON_MISSING_PATH, REASON_UNREADABLE, REASON_UNSUPPORTED_EXTENSION
 from game_genres.pipelines.evaluation.packaging import package_selected_model
 from game_genres.pipelines.serving.nodes import predict_cover_requests
@@ -41,24 +49,6 @@ IMAGE_SIZE = 32
 MODEL_NAME = "genre_classifier"
 SERVER_START_SECONDS = 120
 
-# ResNet50 with random weights still separates the colour stripes (see
-# test_training_pipeline.py); MobileNetV2 at alpha 0.35 is the cheapest backbone.
-TRAINING_OVERRIDES = """
-backbones: [resnet50, mobilenetv2]
-resnet50:
-  backbone:
-    weights: null
-    input_size: 32
-    grid: {optimizers: [Adam], learning_rates: [1.0e-3]}
-    head: {epochs: 10, patience: 5}
-mobilenetv2:
-  backbone:
-    weights: null
-    input_size: 32
-    alpha: 0.35
-    grid: {optimizers: [Adam], learning_rates: [1.0e-3]}
-    head: {epochs: 10, patience: 5}
-"""
 
 COVERS = {"action.png": ["Action"], "puzzle-sports.png": ["Puzzle", "Sports"]}
 UNREADABLE = "broken.jpg"
@@ -243,7 +233,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("packaged")
     project = make_project(root)
     table, covers = write_colour_dataset(root / "colour_data", n_games=90, size=IMAGE_SIZE, seed=3)
-    write_conf(project, "local", "parameters_training.yml", TRAINING_OVERRIDES)
+    write_conf(project, "local", "parameters_training.yml", TWO_BACKBONE_TRAINING)
     request_folder = root / "requests"
     for seed, (name, genres) in enumerate(COVERS.items(), start=700):
         write_cover(request_folder / name, genres, size=IMAGE_SIZE, seed=seed)
