@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from game_genres.pipelines.namespaces import per_backbone
+
 from .nodes import (
     collect_metrics,
     evaluate_backbone,
@@ -57,16 +59,7 @@ def create_template() -> Pipeline:
 
 def create_pipeline(backbones: Iterable[str] = (), **kwargs) -> Pipeline:
     backbones = list(backbones)
-    template = create_template()
-    per_backbone = Pipeline([])
-    for key in backbones:
-        per_backbone += pipeline(
-            template,
-            namespace=key,
-            inputs={name: name for name in SHARED_INPUTS},
-            parameters={"params:evaluation": "params:evaluation"},
-            tags=["evaluation", key],
-        )
+    scoring = per_backbone(create_template(), backbones, SHARED_INPUTS, "evaluation", tag="evaluation")
 
     comparison = pipeline(
         [
@@ -108,7 +101,7 @@ def create_pipeline(backbones: Iterable[str] = (), **kwargs) -> Pipeline:
         ],
         tags=["evaluation"],
     )
-    return per_backbone + comparison
+    return scoring + comparison
 
 
 def create_packaging_pipeline(backbones: Iterable[str] = ()) -> Pipeline:

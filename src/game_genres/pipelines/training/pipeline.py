@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from game_genres.pipelines.namespaces import per_backbone
+
 from .nodes import build_genre_model, embed_covers, fit_heads, plot_head_curves
 
 # Inputs every backbone reads from preprocessing; they keep their names
@@ -58,14 +60,4 @@ def create_pipeline(backbones: Iterable[str] = (), **kwargs) -> Pipeline:
     from ``params:<key>.backbone`` and writes ``<key>.embeddings``,
     ``<key>.model`` and so on.
     """
-    template = create_template()
-    result = Pipeline([])
-    for key in backbones:
-        result += pipeline(
-            template,
-            namespace=key,
-            inputs={name: name for name in SHARED_INPUTS},
-            parameters={"params:training": "params:training"},
-            tags=["training", key],
-        )
-    return result
+    return per_backbone(create_template(), backbones, SHARED_INPUTS, "training", tag="training")
