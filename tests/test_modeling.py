@@ -198,3 +198,14 @@ def test_random_backbone_embeddings_reproducible():
     first, _, _ = embed_covers(images, backbone, training)
     second, _, _ = embed_covers(images, backbone, training)
     np.testing.assert_array_equal(first, second)
+
+
+def test_flat_embeddings_logged_as_warning(caplog):
+    from game_genres.pipelines.training.nodes import embed_covers
+
+    # A constant image gives every cover the same embedding, whatever the backbone.
+    images = np.full((3, 32, 32, 3), 128, dtype=np.uint8)
+    backbone = {"architecture": "MobileNetV2", "weights": None, "input_size": 32, "alpha": 0.35}
+    with caplog.at_level("WARNING", logger="game_genres.pipelines.training.nodes"):
+        embed_covers(images, backbone, {"seed": 1, "embedding_batch_size": 3})
+    assert "barely vary between covers" in caplog.text

@@ -20,7 +20,7 @@ TEXT = {
         "selected": "Selected model",
         "selected_text": (
             "**{backbone}** ({architecture}) has the highest validation {metric} at tuned thresholds "
-            "({value:.3f}); ties would go to the higher validation {tie_breaker}. The test split played no "
+            "({value}); ties would go to the higher validation {tie_breaker}. The test split played no "
             "part in the choice: its figures below are an unbiased estimate."
         ),
         "comparison": "Comparison of backbones",
@@ -30,7 +30,8 @@ TEXT = {
         "baseline": "Training-frequency baseline",
         "baseline_note": (
             "The baseline predicts each genre's training frequency for every cover: it ranks no cover above "
-            "another, so its ROC AUC is 0.5."
+            "another within a genre, so its macro ROC AUC is 0.5. Its micro ROC AUC, which pools all genres, "
+            "only reflects that some genres are more frequent than others."
         ),
         "random_weights": "random",
         "weights_file": "file",
@@ -63,7 +64,7 @@ TEXT = {
         "selected": "Modelo seleccionado",
         "selected_text": (
             "**{backbone}** ({architecture}) obtiene el mayor {metric} de validación con umbrales ajustados "
-            "({value:.3f}); un empate se resolvería por el mayor {tie_breaker} de validación. El conjunto de "
+            "({value}); un empate se resolvería por el mayor {tie_breaker} de validación. El conjunto de "
             "prueba no interviene en la elección: sus cifras son una estimación sin sesgo."
         ),
         "comparison": "Comparación de backbones",
@@ -73,8 +74,9 @@ TEXT = {
                     "Pérdida de Hamming prueba"],
         "baseline": "Referencia por frecuencia de entrenamiento",
         "baseline_note": (
-            "La referencia predice para cada portada la frecuencia de cada género en entrenamiento: no ordena "
-            "ninguna portada por encima de otra, así que su ROC AUC es 0,5."
+            "La referencia predice para cada portada la frecuencia de cada género en entrenamiento: dentro de "
+            "un género no ordena ninguna portada por encima de otra, así que su ROC AUC macro es 0,5. Su ROC AUC "
+            "micro, que junta todos los géneros, solo refleja que unos géneros son más frecuentes que otros."
         ),
         "random_weights": "aleatorios",
         "weights_file": "archivo",
@@ -217,7 +219,7 @@ def render_report(summary: dict[str, Any], language: str) -> str:
         text["selected_text"].format(
             backbone=summary["selected_backbone"], architecture=selected["architecture"],
             metric=selection["metric"], tie_breaker=selection["tie_breaker"],
-            value=selection["ranking"][0][selection["metric"]],
+            value=_number(selection["ranking"][0][selection["metric"]], language),
         ), "",
         f"## {text['comparison']}", "",
         _table(text["columns"], _comparison_rows(summary, text, language)), "",

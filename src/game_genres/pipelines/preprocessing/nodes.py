@@ -34,7 +34,7 @@ def build_genre_vocabulary(games: pd.DataFrame, params: dict[str, Any]) -> dict[
     counts = counts.sort_index().sort_values(ascending=False, kind="stable")
     kept = [genre for genre, count in counts.items() if count >= min_examples]
     dropped = {
-        genre: f"{count} games, fewer than min_examples={min_examples}"
+        genre: f"{count} game{'s' if count != 1 else ''}, fewer than min_examples={min_examples}"
         for genre, count in counts.items()
         if count < min_examples
     }

@@ -59,6 +59,16 @@ def embed_covers(
             progress.update(len(batch))
     embeddings = np.concatenate(blocks).astype("float32")
     seconds = time.perf_counter() - start
+    spread = float(embeddings.std(axis=0).mean()) if len(embeddings) > 1 else 0.0
+    if spread < 1e-6:
+        # Seen with random weights at small input sizes: batch normalisation
+        # then flattens every cover to the same vector, and every head can only
+        # predict each genre's base rate.
+        logger.warning(
+            "%s embeddings barely vary between covers (mean standard deviation %.2e), so no head can "
+            "learn from them. Use pretrained weights (weights: imagenet or a weights file) or a larger "
+            "input_size for this backbone.", name, spread,
+        )
 
     logger.info("%s embedded %d covers in %.1f s (%.1f images/s), %d dimensions.",
                 name, len(embeddings), seconds, len(embeddings) / max(seconds, 1e-9), embeddings.shape[1])
