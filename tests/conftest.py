@@ -137,9 +137,9 @@ def run_pipelines(
         with KedroSession.create(project_path=project, env=env, runtime_params=runtime_params or {}) as session:
             return session.run(pipeline_names=pipelines)
     finally:
-        # `kedro run` is one process per run; here several sessions share one,
-        # so a run left open by a node thread must not become the next
-        # session's parent run.
+        # `kedro run` starts one process per run, but here several sessions
+        # share one process. A run left open by a node thread must not become
+        # the next session's parent run.
         while mlflow.active_run():
             mlflow.end_run()
         # kedro-mlflow 2.0.3 registers one hook instance per process and keeps

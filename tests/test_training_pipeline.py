@@ -1,9 +1,9 @@
 """Training and evaluation pipelines end to end on tiny colour-coded covers.
 
-The covers draw each genre as a stripe of its own colour, so even a backbone
-with random weights yields embeddings from which a head can learn the genres.
-The pipelines run once per module through the real Kedro runner, with a real
-SQLite MLflow store in a temporary folder; each test inspects one result.
+The covers draw each genre as a stripe of its own colour, so even ResNet50 with
+random weights yields embeddings from which a head can learn the genres. The
+pipelines run once per module through the real Kedro runner, with a real
+SQLite MLflow store in a temporary folder. Each test inspects one result.
 """
 
 from __future__ import annotations

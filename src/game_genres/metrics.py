@@ -211,9 +211,9 @@ def tune_thresholds(
 
     Ties in F1 go to the highest threshold among the maximisers, which makes the fewest
     positive predictions. The returned threshold then sits halfway between the lowest
-    score predicted positive and the highest score predicted negative: validation
+    score predicted positive and the highest score predicted negative. Validation
     predictions and F1 stay the same, but the boundary no longer lies on a validation
-    sample, which generalises better when a genre has only a few positives. A genre without positives in ``y_true`` has F1 = 0 at every
+    sample. That generalises better when a genre has only a few positives. A genre without positives in ``y_true`` has F1 = 0 at every
     threshold, so it keeps ``default`` and gets status 'no_positives_default_kept'.
     A genre with one constant score has at most two candidates (that score and
     ``default``) and needs no special case.

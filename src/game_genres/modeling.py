@@ -33,9 +33,9 @@ ARCHITECTURES: dict[str, tuple[Callable[..., keras.Model], str]] = {
 def keras_cache_dir() -> Path:
     """Return the folder where Keras looks for downloaded weights before fetching them.
 
-    Keras reads ``KERAS_HOME`` once, when it is first imported, so setting the
-    variable later in the same process has no effect; this returns the folder
-    Keras really uses.
+    Keras reads ``KERAS_HOME`` once, when it is first imported. Setting the
+    variable later in the same process has no effect, so this returns the
+    folder that Keras really uses.
     """
     try:
         from keras.src.backend.config import keras_home

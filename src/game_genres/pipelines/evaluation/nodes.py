@@ -25,7 +25,7 @@ def predict_scores(embeddings: np.ndarray, head: keras.Model, model_input: pd.Da
     """Score the validation and test games with the selected head.
 
     The head reads the embeddings that training saved, so the backbone does
-    not run again; the full model gives the same probabilities from the raw
+    not run again. The full model gives the same probabilities from the raw
     covers.
 
     Returns:
@@ -142,10 +142,10 @@ def _selection_value(evaluation: dict[str, Any], metric: str) -> float:
 def select_best_model(params: dict[str, Any], baseline: dict[str, Any], **evaluations: dict[str, Any]) -> dict[str, Any]:
     """Choose the best backbone on validation and assemble the evaluation summary.
 
-    The metric named by ``selection_metric`` (read at the tuned thresholds on
-    the validation split, never on test) decides; ``tie_breaker`` decides
-    between equal values, then the backbone listed first. Test figures are
-    reported, not used.
+    The metric named by ``selection_metric`` decides, read at the tuned
+    thresholds on the validation split and never on test. ``tie_breaker``
+    decides between equal values, then the backbone listed first. Test
+    figures are reported, not used.
     """
     metric, tie_breaker = params["selection_metric"], params["tie_breaker"]
     for name in (metric, tie_breaker):

@@ -37,10 +37,10 @@ def embed_covers(
         training: Shared training parameters (``embedding_batch_size``, ``seed``).
 
     Returns:
-        The embeddings, ``(n_games, embedding_dim)`` float32 in the row order of
-        ``cover_images``; the feature extractor, saved so that the final model
-        reuses exactly these backbone weights (also when they are random); and
-        timing metrics for MLflow.
+        Three values. First the embeddings, ``(n_games, embedding_dim)``
+        float32 in the row order of ``cover_images``. Then the feature
+        extractor, saved so that the final model reuses exactly these backbone
+        weights, random ones included. Last, timing metrics for MLflow.
     """
     name = backbone["architecture"]
     image_size = int(cover_images.shape[1])
