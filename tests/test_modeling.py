@@ -12,6 +12,8 @@ from game_genres.modeling import (
     CAFFE_MEAN_BGR,
     WeightedBinaryCrossentropy,
     assemble_model,
+    average_heads,
+    balanced_class_weights,
     build_feature_extractor,
     build_head,
     input_scaling_layers,
@@ -172,6 +174,45 @@ def test_head_outputs_one_sigmoid_per_genre():
     scores = keras.ops.convert_to_numpy(head(np.zeros((3, 16), dtype="float32")))
     assert scores.shape == (3, 5)
     assert head.layers[-1].activation.__name__ == "sigmoid"
+
+
+def test_balanced_class_weights_hand_computed():
+    # Genre 0: 1 positive of 4; genre 1: 2 of 4; genre 2: never positive.
+    labels = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 0], [0, 0, 0]])
+    positive, negative = balanced_class_weights(labels)
+    np.testing.assert_allclose(positive[:2], [4 / 2, 4 / 4])
+    np.testing.assert_allclose(negative, [4 / 6, 4 / 4, 4 / 8])
+    assert np.isinf(positive[2])
+
+
+def _compiled_head(seed, name):
+    keras.utils.set_random_seed(seed)
+    head = build_head(6, 3, {"hidden_units": [4], "dropout": 0.0}, name=name)
+    head.compile(optimizer="adam", loss=WeightedBinaryCrossentropy([1.0] * 3, [1.0] * 3))
+    return head
+
+
+def test_averaged_heads_output_mean_and_reload_without_package(tmp_path):
+    heads = [_compiled_head(seed, f"genre_head_fold_{seed}") for seed in range(3)]
+    averaged = average_heads(heads, 6)
+    embeddings = np.random.default_rng(5).normal(size=(7, 6)).astype("float32")
+    expected = np.mean([keras.ops.convert_to_numpy(head(embeddings)) for head in heads], axis=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(averaged(embeddings)), expected, atol=1e-6)
+
+    # The fold heads were compiled with the project's loss; the saved average
+    # must not need it to load.
+    path = tmp_path / "head.keras"
+    averaged.save(path)
+    reloaded = keras.saving.load_model(path, compile=False, custom_objects=None)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(embeddings)), expected, atol=1e-6)
+
+
+def test_average_of_one_head_is_that_head():
+    head = _compiled_head(0, "genre_head")
+    embeddings = np.ones((2, 6), dtype="float32")
+    single = average_heads([head], 6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(single(embeddings)),
+                               keras.ops.convert_to_numpy(head(embeddings)), atol=1e-7)
 
 
 def test_assembled_model_matches_head_on_embeddings(tmp_path):

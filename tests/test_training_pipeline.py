@@ -169,20 +169,21 @@ def test_embeddings_cover_every_game(trained):
 
 def test_evaluation_summary_schema(trained):
     summary = json.loads((trained["project"] / "data/08_reporting/evaluation_summary.json").read_text())
-    assert summary["schema_version"] == 1
+    assert summary["schema_version"] == 2
     assert summary["selected_backbone"] in BACKBONES
-    assert summary["selection"]["split"] == "validation"
+    assert summary["selection"]["split"] == "out_of_fold"
     for key in BACKBONES:
         evaluation = summary["backbones"][key]
-        for split in ("validation", "test"):
+        assert evaluation["cross_validation"]["folds"] == 5
+        for split in ("out_of_fold", "test"):
             for thresholds in ("tuned", "default"):
                 assert "macro avg" in evaluation[split][thresholds]["classification_report"]
         assert len(evaluation["thresholds"]) == 4
 
 
-def test_selection_uses_validation_metric(trained):
+def test_selection_uses_out_of_fold_metric(trained):
     summary = json.loads((trained["project"] / "data/08_reporting/evaluation_summary.json").read_text())
-    values = {key: b["validation"]["tuned"]["macro_f1"] for key, b in summary["backbones"].items()}
+    values = {key: b["out_of_fold"]["tuned"]["macro_f1"] for key, b in summary["backbones"].items()}
     assert summary["selected_backbone"] == max(values, key=values.get)
 
 
@@ -213,4 +214,4 @@ def test_evaluation_metrics_logged(trained):
     evaluation = _run_named(trained, "evaluation")
     for key in BACKBONES:
         assert f"evaluation_metrics.{key}.test.tuned.macro_roc_auc" in evaluation.data.metrics
-        assert f"evaluation_metrics.{key}.validation.tuned.macro_f1" in evaluation.data.metrics
+        assert f"evaluation_metrics.{key}.out_of_fold.tuned.macro_f1" in evaluation.data.metrics

@@ -124,7 +124,7 @@ def build_feature_extractor(params: dict[str, Any], image_size: int) -> keras.Mo
     return keras.Model(inputs, outputs, name=f"{params['architecture']}_features")
 
 
-def build_head(embedding_dim: int, n_genres: int, params: dict[str, Any]) -> keras.Model:
+def build_head(embedding_dim: int, n_genres: int, params: dict[str, Any], name: str = "genre_head") -> keras.Model:
     """Build the classification head: dense layers with dropout, one sigmoid per genre."""
     inputs = keras.Input(shape=(embedding_dim,), name="embedding")
     x = inputs
@@ -134,13 +134,52 @@ def build_head(embedding_dim: int, n_genres: int, params: dict[str, Any]) -> ker
         x = keras.layers.Dense(int(units), activation="relu")(x)
         x = keras.layers.Dropout(float(params.get("dropout", 0.0)))(x)
     outputs = keras.layers.Dense(n_genres, activation="sigmoid", name="genre_probabilities")(x)
-    return keras.Model(inputs, outputs, name="genre_head")
+    return keras.Model(inputs, outputs, name=name)
+
+
+def average_heads(heads: list[keras.Model], embedding_dim: int, name: str = "genre_head") -> keras.Model:
+    """Join heads that read the same embedding into one head that outputs their mean probability.
+
+    Each head needs its own name: Keras refuses two sub-models with the same
+    name in one model. The heads enter without their training setup (loss,
+    optimizer), so the saved model loads without this package; the layers,
+    and hence the weights, are shared with ``heads``.
+    """
+    plain = [keras.Model(head.inputs[0], head.outputs[0], name=head.name) for head in heads]
+    if len(plain) == 1:
+        return plain[0]
+    inputs = keras.Input(shape=(embedding_dim,), name="embedding")
+    outputs = keras.layers.Average(name="mean_genre_probabilities")([head(inputs) for head in plain])
+    return keras.Model(inputs, outputs, name=name)
 
 
 def assemble_model(feature_extractor: keras.Model, head: keras.Model, name: str) -> keras.Model:
     """Chain backbone and head into one model: raw image in, genre probabilities out."""
     outputs = head(feature_extractor.output)
     return keras.Model(feature_extractor.input, outputs, name=name)
+
+
+def balanced_class_weights(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weight each genre's positives and negatives so that each half carries equal total weight.
+
+    For genre j with P_j positive and N_j negative rows among n::
+
+        positive_weight_j = n / (2 * P_j)
+        negative_weight_j = n / (2 * N_j)
+
+    Args:
+        labels: Multi-hot labels, ``(n_games, n_genres)`` of 0/1.
+
+    Returns:
+        The positive and the negative weights, float64 arrays of length
+        ``n_genres``; ``inf`` where a genre has no positive (or no negative) row.
+    """
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    positives = labels.sum(axis=0).astype(np.float64)
+    negatives = n - positives
+    with np.errstate(divide="ignore"):
+        return n / (2.0 * positives), n / (2.0 * negatives)
 
 
 class WeightedBinaryCrossentropy(keras.losses.Loss):

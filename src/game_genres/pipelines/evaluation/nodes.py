@@ -1,4 +1,4 @@
-"""Nodes that score every backbone on validation and test, tune thresholds and pick the best model."""
+"""Nodes that tune thresholds on out-of-fold scores, score the test split and pick the best model."""
 
 from __future__ import annotations
 
@@ -11,63 +11,80 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from game_genres.metrics import evaluate_multilabel, to_json_compatible, tune_thresholds
+from game_genres.pipelines.training.cross_validation import development_positions
 from game_genres.pipelines.training.nodes import split_positions
 from game_genres.plots import plot_precision_recall_curves, plot_roc_curves
 
 logger = logging.getLogger(__name__)
 
 # Metrics that can choose the best model; all are "higher is better" and
-# read from the validation split at the tuned thresholds.
+# read from the out-of-fold scores of train + validation at the tuned thresholds.
+# Version 2: thresholds and selection use out-of-fold scores of train +
+# validation (key "out_of_fold"), no longer the validation split alone.
+SCHEMA_VERSION = 2
+
 SELECTION_METRICS = ("macro_f1", "micro_f1", "weighted_f1", "samples_f1", "macro_roc_auc", "micro_roc_auc")
 
 
-def predict_scores(embeddings: np.ndarray, head: keras.Model, model_input: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Score the validation and test games with the selected head.
+def predict_scores(embeddings: np.ndarray, head: keras.Model, model_input: pd.DataFrame) -> np.ndarray:
+    """Score the test games with the final head.
 
     The head reads the embeddings that training saved, so the backbone does
     not run again. The full model gives the same probabilities from the raw
     covers.
 
     Returns:
-        Validation and test probabilities, ``(n_split_games, n_genres)``
-        float32, rows in ascending ``position`` order.
+        Test probabilities, ``(n_test_games, n_genres)`` float32, rows in
+        ascending ``position`` order.
     """
-    scores = []
-    for split in ("validation", "test"):
-        rows = split_positions(model_input, split)
-        scores.append(head.predict(embeddings[rows], batch_size=512, verbose=0).astype("float32"))
-    return scores[0], scores[1]
+    rows = split_positions(model_input, "test")
+    return head.predict(embeddings[rows], batch_size=512, verbose=0).astype("float32")
 
 
 def _split_labels(labels: np.ndarray, model_input: pd.DataFrame, split: str) -> np.ndarray:
     return labels[split_positions(model_input, split)].astype(int)
 
 
+def _development_labels(labels: np.ndarray, model_input: pd.DataFrame) -> np.ndarray:
+    return labels[development_positions(model_input)].astype(int)
+
+
 def evaluate_backbone(
-    validation_scores: np.ndarray,
+    out_of_fold_scores: np.ndarray,
     test_scores: np.ndarray,
     labels: np.ndarray,
     model_input: pd.DataFrame,
     vocabulary: dict[str, Any],
     best_configuration: dict[str, Any],
+    cross_validation: dict[str, Any],
     backbone: dict[str, Any],
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """Tune per-genre thresholds on validation, then measure validation and test.
+    """Tune per-genre thresholds on the out-of-fold scores, then measure them and the test split.
+
+    The out-of-fold scores cover every train and validation game, each
+    scored by a fold head that did not train on it, so the thresholds rest
+    on several times more positives than the validation split alone holds.
 
     Returns:
-        A JSON-ready dict: ``thresholds`` (per genre, with validation F1 at the
-        tuned and default thresholds), and ``validation``/``test`` each with
-        ``tuned`` and ``default`` results of ``evaluate_multilabel``.
+        A JSON-ready dict: ``thresholds`` (per genre, with out-of-fold F1 at
+        the tuned and default thresholds), and ``out_of_fold``/``test`` each
+        with ``tuned`` and ``default`` results of ``evaluate_multilabel``.
     """
     genres = vocabulary["genres"]
     default = float(params["default_threshold"])
-    y_validation = _split_labels(labels, model_input, "validation")
+    y_development = _development_labels(labels, model_input)
     y_test = _split_labels(labels, model_input, "test")
+    if out_of_fold_scores.shape != y_development.shape:
+        raise ValueError(
+            f"The out-of-fold scores have shape {out_of_fold_scores.shape}, but train + validation hold "
+            f"{y_development.shape[0]} games and {y_development.shape[1]} genres. They come from an older "
+            "run: rerun the training pipeline."
+        )
 
-    thresholds = tune_thresholds(y_validation, validation_scores, genres, default=default)
+    thresholds = tune_thresholds(y_development, out_of_fold_scores, genres, default=default)
     results = {}
-    for split, y_true, scores in (("validation", y_validation, validation_scores), ("test", y_test, test_scores)):
+    for split, y_true, scores in (("out_of_fold", y_development, out_of_fold_scores), ("test", y_test, test_scores)):
         results[split] = {
             "tuned": evaluate_multilabel(y_true, scores, genres, thresholds),
             "default": evaluate_multilabel(y_true, scores, genres, default),
@@ -85,6 +102,7 @@ def evaluate_backbone(
         "weights": backbone.get("weights"),
         "alpha": backbone.get("alpha"),
         "best_configuration": {k: v for k, v in best_configuration.items() if k != "genres"},
+        "cross_validation": {k: v for k, v in cross_validation.items() if k != "per_fold"},
         "thresholds": thresholds.reset_index().to_dict(orient="records"),
         "default_threshold": default,
         **results,
@@ -110,26 +128,26 @@ def plot_backbone_curves(
 def evaluate_prevalence_baseline(
     labels: np.ndarray, model_input: pd.DataFrame, vocabulary: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Score a model that predicts each genre's training frequency for every cover.
+    """Score a model that predicts each genre's train + validation frequency for every cover.
 
     It ranks no cover above another, so its ROC AUC is 0.5 for every genre:
-    the floor a trained model has to beat.
+    the floor a trained model has to beat. Its thresholds are tuned on train
+    + validation, like the models'.
     """
     genres = vocabulary["genres"]
-    prevalence = _split_labels(labels, model_input, "train").mean(axis=0)
-    y_validation = _split_labels(labels, model_input, "validation")
+    y_development = _development_labels(labels, model_input)
     y_test = _split_labels(labels, model_input, "test")
-    thresholds = tune_thresholds(
-        y_validation, np.tile(prevalence, (len(y_validation), 1)), genres, default=float(params["default_threshold"])
-    )
+    prevalence = y_development.mean(axis=0)
+    development_scores = np.tile(prevalence, (len(y_development), 1))
+    thresholds = tune_thresholds(y_development, development_scores, genres, default=float(params["default_threshold"]))
     return to_json_compatible({
-        "validation": {"tuned": evaluate_multilabel(y_validation, np.tile(prevalence, (len(y_validation), 1)), genres, thresholds)},
+        "out_of_fold": {"tuned": evaluate_multilabel(y_development, development_scores, genres, thresholds)},
         "test": {"tuned": evaluate_multilabel(y_test, np.tile(prevalence, (len(y_test), 1)), genres, thresholds)},
     })
 
 
 def _selection_value(evaluation: dict[str, Any], metric: str) -> float:
-    tuned = evaluation["validation"]["tuned"]
+    tuned = evaluation["out_of_fold"]["tuned"]
     if metric == "macro_roc_auc":
         value = tuned["roc_auc"]["macro"]
     elif metric == "micro_roc_auc":
@@ -140,10 +158,11 @@ def _selection_value(evaluation: dict[str, Any], metric: str) -> float:
 
 
 def select_best_model(params: dict[str, Any], baseline: dict[str, Any], **evaluations: dict[str, Any]) -> dict[str, Any]:
-    """Choose the best backbone on validation and assemble the evaluation summary.
+    """Choose the best backbone on train + validation and assemble the evaluation summary.
 
     The metric named by ``selection_metric`` decides, read at the tuned
-    thresholds on the validation split and never on test. ``tie_breaker``
+    thresholds on the out-of-fold scores of train + validation and never on
+    test. ``tie_breaker``
     decides between equal values, then the backbone listed first. Test
     figures are reported, not used.
     """
@@ -165,16 +184,16 @@ def select_best_model(params: dict[str, Any], baseline: dict[str, Any], **evalua
     )
     selected = ranking[0]
     chosen = evaluations[f"{selected}_evaluation"]
-    logger.info("Selected %s (%s): validation %s %.4f.", selected, chosen["architecture"], metric,
+    logger.info("Selected %s (%s): out-of-fold %s %.4f.", selected, chosen["architecture"], metric,
                 _selection_value(chosen, metric))
     return {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "selected_backbone": selected,
         "selected_architecture": chosen["architecture"],
         "selection": {
             "metric": metric,
             "tie_breaker": tie_breaker,
-            "split": "validation",
+            "split": "out_of_fold",
             "thresholds": "tuned",
             "ranking": [
                 {"backbone": key, metric: _selection_value(evaluations[f"{key}_evaluation"], metric),
@@ -196,7 +215,7 @@ def collect_metrics(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Flatten the headline figures into MLflow metrics named ``<backbone>.<split>.<thresholds>.<metric>``."""
     metrics = {}
     for key, evaluation in summary["backbones"].items():
-        for split in ("validation", "test"):
+        for split in ("out_of_fold", "test"):
             for thresholds in ("tuned", "default"):
                 result = evaluation[split][thresholds]
                 values = {

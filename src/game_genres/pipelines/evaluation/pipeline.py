@@ -1,4 +1,4 @@
-"""Evaluation: score every backbone, choose the best on validation, write the reports."""
+"""Evaluation: score every backbone, choose the best on train + validation, write the reports."""
 
 from __future__ import annotations
 
@@ -29,18 +29,19 @@ def create_template() -> Pipeline:
             node(
                 predict_scores,
                 inputs=["embeddings", "head", "model_input_table"],
-                outputs=["validation_scores", "test_scores"],
+                outputs="test_scores",
                 name="predict_scores",
             ),
             node(
                 evaluate_backbone,
                 inputs=[
-                    "validation_scores",
+                    "out_of_fold_scores",
                     "test_scores",
                     "multi_hot_labels",
                     "model_input_table",
                     "genre_vocabulary",
                     "best_configuration",
+                    "cross_validation",
                     "params:backbone",
                     "params:evaluation",
                 ],

@@ -13,23 +13,25 @@ TEXT = {
     "en": {
         "title": "Genre classification: evaluation report",
         "intro": (
-            "Each backbone's best head (chosen on validation ROC AUC during training) is scored on the "
-            "validation and test splits. Decision thresholds are tuned per genre on validation to maximise "
-            "that genre's F1; results at the default threshold {default} are shown beside them."
+            "For each backbone, training chooses a head configuration on validation ROC AUC, then trains it "
+            "again once per fold of train + validation. Each of those covers is scored by the fold head that "
+            "did not see it: these out-of-fold (OOF) scores choose each genre's decision threshold, the one "
+            "that maximises its F1. The final model averages the fold heads and is scored once on the test "
+            "split; results at the default threshold {default} are shown beside those at tuned thresholds."
         ),
         "selected": "Selected model",
         "selected_text": (
-            "**{backbone}** ({architecture}) has the highest validation {metric} at tuned thresholds "
-            "({value}); ties would go to the higher validation {tie_breaker}. The test split played no "
-            "part in the choice: its figures below are an unbiased estimate."
+            "**{backbone}** ({architecture}) has the highest out-of-fold {metric} on train + validation at "
+            "tuned thresholds ({value}); ties would go to the higher out-of-fold {tie_breaker}. The test "
+            "split played no part in the choice: its figures below are an unbiased estimate."
         ),
         "comparison": "Comparison of backbones",
-        "columns": ["Backbone", "Weights", "Best head", "Val. macro F1 (tuned)", "Val. macro ROC AUC",
+        "columns": ["Backbone", "Weights", "Head configuration", "OOF macro F1 (tuned)", "OOF macro ROC AUC",
                     "Test macro ROC AUC", "Test micro ROC AUC", "Test macro F1 (tuned)", "Test macro F1 (0.5)",
                     "Test micro F1 (tuned)", "Test subset accuracy", "Test Hamming loss"],
-        "baseline": "Training-frequency baseline",
+        "baseline": "Genre-frequency baseline",
         "baseline_note": (
-            "The baseline predicts each genre's training frequency for every cover: it ranks no cover above "
+            "The baseline predicts each genre's train + validation frequency for every cover: it ranks no cover above "
             "another within a genre, so its macro ROC AUC is 0.5. Its micro ROC AUC, which pools all genres, "
             "only reflects that some genres are more frequent than others."
         ),
@@ -56,25 +58,29 @@ TEXT = {
     "es": {
         "title": "Clasificación de géneros: informe de evaluación",
         "intro": (
-            "Se evalúa la mejor cabeza de cada backbone (elegida durante el entrenamiento por el ROC AUC de "
-            "validación) en los conjuntos de validación y de prueba. Los umbrales de decisión se ajustan por "
-            "género en validación para maximizar el F1 de ese género; al lado se muestran los resultados con "
-            "el umbral por defecto {default}."
+            "Para cada backbone, el entrenamiento elige una configuración de cabeza por el ROC AUC de "
+            "validación y la vuelve a entrenar una vez por pliegue de entrenamiento + validación. Cada una de "
+            "esas portadas recibe la puntuación de la cabeza del pliegue que no la vio: con estas puntuaciones "
+            "fuera de pliegue (OOF) se elige el umbral de decisión de cada género, el que maximiza su F1. El "
+            "modelo final promedia las cabezas de los pliegues y se evalúa una sola vez en el conjunto de "
+            "prueba; al lado de los resultados con umbrales ajustados se muestran los del umbral por defecto "
+            "{default}."
         ),
         "selected": "Modelo seleccionado",
         "selected_text": (
-            "**{backbone}** ({architecture}) obtiene el mayor {metric} de validación con umbrales ajustados "
-            "({value}); un empate se resolvería por el mayor {tie_breaker} de validación. El conjunto de "
-            "prueba no interviene en la elección: sus cifras son una estimación sin sesgo."
+            "**{backbone}** ({architecture}) obtiene el mayor {metric} fuera de pliegue en entrenamiento + "
+            "validación con umbrales ajustados ({value}); un empate se resolvería por el mayor {tie_breaker} "
+            "fuera de pliegue. El conjunto de prueba no interviene en la elección: sus cifras son una "
+            "estimación sin sesgo."
         ),
         "comparison": "Comparación de backbones",
-        "columns": ["Backbone", "Pesos", "Mejor cabeza", "F1 macro val. (ajustado)", "ROC AUC macro val.",
+        "columns": ["Backbone", "Pesos", "Configuración de cabeza", "F1 macro OOF (ajustado)", "ROC AUC macro OOF",
                     "ROC AUC macro prueba", "ROC AUC micro prueba", "F1 macro prueba (ajustado)",
                     "F1 macro prueba (0,5)", "F1 micro prueba (ajustado)", "Exactitud de subconjunto prueba",
                     "Pérdida de Hamming prueba"],
-        "baseline": "Referencia por frecuencia de entrenamiento",
+        "baseline": "Referencia por frecuencia de género",
         "baseline_note": (
-            "La referencia predice para cada portada la frecuencia de cada género en entrenamiento: dentro de "
+            "La referencia predice para cada portada la frecuencia de cada género en entrenamiento + validación: dentro de "
             "un género no ordena ninguna portada por encima de otra, así que su ROC AUC macro es 0,5. Su ROC AUC "
             "micro, que junta todos los géneros, solo refleja que unos géneros son más frecuentes que otros."
         ),
@@ -140,13 +146,13 @@ def _weights_label(evaluation: dict[str, Any], text: dict[str, Any]) -> str:
 def _comparison_rows(summary: dict[str, Any], text: dict[str, Any], language: str) -> list[list[str]]:
     rows = []
     for key, evaluation in summary["backbones"].items():
-        validation, test = evaluation["validation"]["tuned"], evaluation["test"]
+        out_of_fold, test = evaluation["out_of_fold"]["tuned"], evaluation["test"]
         rows.append([
             f"{key} ({evaluation['architecture']})",
             _weights_label(evaluation, text),
             evaluation["best_configuration"].get("name", ""),
-            _number(validation["macro_f1"], language),
-            _number(validation["roc_auc"]["macro"], language),
+            _number(out_of_fold["macro_f1"], language),
+            _number(out_of_fold["roc_auc"]["macro"], language),
             _number(test["tuned"]["roc_auc"]["macro"], language),
             _number(test["tuned"]["roc_auc"]["micro"], language),
             _number(test["tuned"]["macro_f1"], language),
@@ -158,8 +164,8 @@ def _comparison_rows(summary: dict[str, Any], text: dict[str, Any], language: st
     baseline = summary["baseline"]
     rows.append([
         text["baseline"], "", "",
-        _number(baseline["validation"]["tuned"]["macro_f1"], language),
-        _number(baseline["validation"]["tuned"]["roc_auc"]["macro"], language),
+        _number(baseline["out_of_fold"]["tuned"]["macro_f1"], language),
+        _number(baseline["out_of_fold"]["tuned"]["roc_auc"]["macro"], language),
         _number(baseline["test"]["tuned"]["roc_auc"]["macro"], language),
         _number(baseline["test"]["tuned"]["roc_auc"]["micro"], language),
         _number(baseline["test"]["tuned"]["macro_f1"], language),

@@ -12,6 +12,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 from game_genres.cover_batches import CoverBatches
 from game_genres.images import resolve_cover_path
+from game_genres.modeling import balanced_class_weights
 
 logger = logging.getLogger(__name__)
 
@@ -216,12 +217,13 @@ def compute_class_weights(model_input: pd.DataFrame, labels: np.ndarray, vocabul
                 f"Genre '{genre}' has {p} positive and {q} negative training games, so its class "
                 "weights are undefined. Raise preprocessing.min_examples or check the split."
             )
+    positive_weight, negative_weight = balanced_class_weights(train_labels)
     return {
         "formula": "positive_weight = n / (2 * positives); negative_weight = n / (2 * negatives); n = training games",
         "n_train": int(n),
         "genres": genres,
-        "positive_weight": [float(n / (2 * p)) for p in positives],
-        "negative_weight": [float(n / (2 * q)) for q in negatives],
+        "positive_weight": [float(w) for w in positive_weight],
+        "negative_weight": [float(w) for w in negative_weight],
         "positives": [int(p) for p in positives],
         "negatives": [int(q) for q in negatives],
     }

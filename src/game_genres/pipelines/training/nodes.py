@@ -79,7 +79,7 @@ def embed_covers(
     return embeddings, extractor, metrics
 
 
-def _make_optimizer(name: str, learning_rate: float, head: dict[str, Any]) -> keras.optimizers.Optimizer:
+def make_optimizer(name: str, learning_rate: float, head: dict[str, Any]) -> keras.optimizers.Optimizer:
     if name == "Adam":
         return keras.optimizers.Adam(learning_rate=learning_rate)
     if name == "SGD":
@@ -92,12 +92,12 @@ def run_name(architecture: str, optimizer: str, learning_rate: float) -> str:
     return f"{architecture}_{optimizer}_{learning_rate:.0e}"
 
 
-def _compile_head(head_model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                  class_weights: dict[str, Any]) -> None:
-    n_genres = len(class_weights["genres"])
+def compile_head(head_model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                 loss: keras.losses.Loss, n_genres: int) -> None:
+    """Compile a head with the training loss and the metrics logged per epoch."""
     head_model.compile(
         optimizer=optimizer,
-        loss=WeightedBinaryCrossentropy(class_weights["positive_weight"], class_weights["negative_weight"]),
+        loss=loss,
         metrics=[
             # multi_label=True: one ROC curve per genre, then their mean (macro ROC AUC).
             keras.metrics.AUC(multi_label=True, num_labels=n_genres, curve="ROC", name="roc_auc"),
@@ -115,18 +115,20 @@ def fit_heads(
     class_weights: dict[str, Any],
     backbone: dict[str, Any],
     training: dict[str, Any],
-) -> tuple[dict[str, Any], keras.Model, dict[str, Any], dict[str, Any]]:
-    """Train one head per optimizer and learning rate; keep the best on validation.
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Train one head per optimizer and learning rate; choose the best on validation.
 
     Each head is trained on the training embeddings with the per-genre
     weighted binary cross-entropy, early-stopped on validation ROC AUC
     (restoring the best epoch), then scored with scikit-learn's exact
     per-genre ROC AUC on validation. The configuration with the highest
     macro ROC AUC wins; ties go to the earlier configuration in the grid.
+    ``cross_fit_heads`` then trains the final head with it.
 
     Returns:
-        The record of every run (for ``HeadRunsDataset``), the best head, the
-        best configuration, and its metrics for the parent MLflow run.
+        The record of every run (for ``HeadRunsDataset``), the best
+        configuration with its best epoch, and its metrics for the parent
+        MLflow run.
     """
     genres = class_weights["genres"]
     if labels.shape[1] != len(genres):
@@ -144,13 +146,14 @@ def fit_heads(
     x_validation, y_validation = embeddings[validation_rows], labels[validation_rows].astype("float32")
 
     configurations = [(opt, float(lr)) for opt in grid["optimizers"] for lr in grid["learning_rates"]]
-    runs, best, best_model = [], None, None
+    runs, best = [], None
     start = time.perf_counter()
     for optimizer_name, learning_rate in tqdm(configurations, desc=f"Fitting {architecture} heads", unit="head"):
         name = run_name(architecture, optimizer_name, learning_rate)
         keras.utils.set_random_seed(seed)
         head_model = build_head(embeddings.shape[1], len(genres), head_params)
-        _compile_head(head_model, _make_optimizer(optimizer_name, learning_rate, head_params), class_weights)
+        loss = WeightedBinaryCrossentropy(class_weights["positive_weight"], class_weights["negative_weight"])
+        compile_head(head_model, make_optimizer(optimizer_name, learning_rate, head_params), loss, len(genres))
         stopper = keras.callbacks.EarlyStopping(
             monitor="val_roc_auc", mode="max", patience=int(head_params["patience"]), restore_best_weights=True
         )
@@ -200,7 +203,6 @@ def fit_heads(
         if best is None or macro > best["val_macro_roc_auc"]:
             best = {"name": name, "optimizer": optimizer_name, "learning_rate": learning_rate,
                     "val_macro_roc_auc": macro, "best_epoch": best_epoch}
-            best_model = head_model
 
     for run in runs:
         run["selected"] = run["name"] == best["name"]
@@ -213,7 +215,7 @@ def fit_heads(
         "best_val_macro_roc_auc": {"value": best["val_macro_roc_auc"], "step": 0},
         "fit_heads_seconds": {"value": total_seconds, "step": 0},
     }
-    return {"backbone": architecture, "runs": runs}, best_model, best_configuration, best_metrics
+    return {"backbone": architecture, "runs": runs}, best_configuration, best_metrics
 
 
 def build_genre_model(feature_extractor: keras.Model, head: keras.Model, backbone: dict[str, Any]) -> tuple[keras.Model, keras.Model]:

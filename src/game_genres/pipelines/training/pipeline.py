@@ -8,6 +8,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from game_genres.pipelines.namespaces import per_backbone
 
+from .cross_validation import cross_fit_heads
 from .nodes import build_genre_model, embed_covers, fit_heads, plot_head_curves
 
 # Inputs every backbone reads from preprocessing; they keep their names
@@ -34,8 +35,21 @@ def create_template() -> Pipeline:
                     "params:backbone",
                     "params:training",
                 ],
-                outputs=["head_runs", "head", "best_configuration", "best_metrics"],
+                outputs=["head_runs", "best_configuration", "best_metrics"],
                 name="fit_heads",
+            ),
+            node(
+                cross_fit_heads,
+                inputs=[
+                    "embeddings",
+                    "multi_hot_labels",
+                    "model_input_table",
+                    "best_configuration",
+                    "params:backbone",
+                    "params:training",
+                ],
+                outputs=["head", "out_of_fold_scores", "cross_validation", "cross_validation_metrics"],
+                name="cross_fit_heads",
             ),
             node(
                 build_genre_model,
