@@ -215,3 +215,31 @@ def test_evaluation_metrics_logged(trained):
     for key in BACKBONES:
         assert f"evaluation_metrics.{key}.test.tuned.macro_roc_auc" in evaluation.data.metrics
         assert f"evaluation_metrics.{key}.out_of_fold.tuned.macro_f1" in evaluation.data.metrics
+
+
+def test_thresholds_tuned_on_out_of_fold_scores(trained):
+    from game_genres.metrics import tune_thresholds
+
+    project = trained["project"]
+    table = pd.read_parquet(project / "data/05_model_input/model_input_table.parquet")
+    labels = np.load(project / "data/05_model_input/multi_hot_labels.npy")
+    development = np.sort(table.loc[table["split"] != "test", "position"].to_numpy())
+    scores = np.load(project / "data/07_model_output/resnet50/out_of_fold_scores.npy")
+    assert scores.shape == (len(development), 4)
+
+    summary = json.loads((project / "data/08_reporting/evaluation_summary.json").read_text())
+    evaluation = summary["backbones"]["resnet50"]
+    assert evaluation["out_of_fold"]["tuned"]["n_samples"] == len(development)
+    expected = tune_thresholds(labels[development], scores, [row["genre"] for row in evaluation["thresholds"]])
+    assert [row["threshold"] for row in evaluation["thresholds"]] == pytest.approx(expected["threshold"].tolist())
+
+
+def test_cross_validation_logged_to_mlflow(trained):
+    parent = _run_named(trained, "training")
+    client = trained["client"]
+    for key in BACKBONES:
+        assert f"{key}.out_of_fold_macro_roc_auc" in parent.data.metrics
+        history = client.get_metric_history(parent.info.run_id, f"{key}.fold_held_out_macro_roc_auc")
+        assert sorted(point.step for point in history) == [0, 1, 2, 3, 4]
+        artifacts = {item.path for item in client.list_artifacts(parent.info.run_id, key)}
+        assert f"{key}/cross_validation.json" in artifacts
