@@ -78,7 +78,7 @@ def cross_fitted():
             "head": head, "out_of_fold": out_of_fold, "record": record, "metrics": metrics}
 
 
-def test_out_of_fold_scores_come_from_the_head_that_did_not_see_the_game(cross_fitted):
+def test_out_of_fold_score_from_own_fold_head(cross_fitted):
     positions = development_positions(cross_fitted["model_input"])
     folds = assign_folds(cross_fitted["model_input"], cross_fitted["labels"], 3, seed=3)
     x = cross_fitted["embeddings"][positions]
@@ -106,7 +106,8 @@ def test_out_of_fold_scores_learn_the_genres(cross_fitted):
 
 def test_record_and_metrics(cross_fitted):
     record = cross_fitted["record"]
-    assert record["folds"] == 3 and record["epochs"] == 30
+    assert record["folds"] == 3
+    assert record["epochs"] == 30
     assert record["configuration"] == "Tiny_Adam_1e-02"
     assert sum(fold["held_out_games"] for fold in record["per_fold"]) == record["games"]
     assert [point["step"] for point in cross_fitted["metrics"]["fold_held_out_macro_roc_auc"]] == [0, 1, 2]
@@ -127,7 +128,7 @@ def test_fewer_than_two_folds_is_an_error():
                         {"seed": 0, "cross_validation_folds": 1})
 
 
-def test_genre_missing_from_a_fold_training_part_is_an_error():
+def test_genre_absent_from_fold_training_raises():
     embeddings, labels, model_input = _data()
     labels[:, 2] = 0
     # Racing only on the two games of one title: the fold holding that

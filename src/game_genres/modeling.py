@@ -141,9 +141,9 @@ def average_heads(heads: list[keras.Model], embedding_dim: int, name: str = "gen
     """Join heads that read the same embedding into one head that outputs their mean probability.
 
     Each head needs its own name: Keras refuses two sub-models with the same
-    name in one model. The heads enter without their training setup (loss,
-    optimizer), so the saved model loads without this package; the layers,
-    and hence the weights, are shared with ``heads``.
+    name in one model. The heads enter without their loss and optimizer, so
+    the saved model loads without this package. They share their layers, and
+    so their weights, with ``heads``.
     """
     plain = [keras.Model(head.inputs[0], head.outputs[0], name=head.name) for head in heads]
     if len(plain) == 1:

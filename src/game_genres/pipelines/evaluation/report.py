@@ -15,7 +15,7 @@ TEXT = {
         "intro": (
             "For each backbone, training chooses a head configuration on validation ROC AUC, then trains it "
             "again once per fold of train + validation. Each of those covers is scored by the fold head that "
-            "did not see it: these out-of-fold (OOF) scores choose each genre's decision threshold, the one "
+            "did not train on it: these out-of-fold (OOF) scores choose each genre's decision threshold, the one "
             "that maximises its F1. The final model averages the fold heads and is scored once on the test "
             "split; results at the default threshold {default} are shown beside those at tuned thresholds."
         ),
@@ -60,7 +60,7 @@ TEXT = {
         "intro": (
             "Para cada backbone, el entrenamiento elige una configuración de cabeza por el ROC AUC de "
             "validación y la vuelve a entrenar una vez por pliegue de entrenamiento + validación. Cada una de "
-            "esas portadas recibe la puntuación de la cabeza del pliegue que no la vio: con estas puntuaciones "
+            "esas portadas recibe la puntuación de la cabeza del pliegue que no se entrenó con ella: con estas puntuaciones "
             "fuera de pliegue (OOF) se elige el umbral de decisión de cada género, el que maximiza su F1. El "
             "modelo final promedia las cabezas de los pliegues y se evalúa una sola vez en el conjunto de "
             "prueba; al lado de los resultados con umbrales ajustados se muestran los del umbral por defecto "

@@ -5,7 +5,7 @@ on the validation split. With a few hundred validation covers, several
 genres have fewer than ten positives there, so per-genre thresholds tuned
 on validation alone are noisy, and the validation covers never train the
 head. Cross-fitting uses them for both: every train + validation cover is
-scored once by a head that never saw it (out-of-fold scores, on which
+scored once by a head that did not train on it (out-of-fold scores, on which
 evaluation tunes the thresholds), and the final head is the mean of the k
 fold heads. The test split plays no part.
 """
@@ -45,7 +45,7 @@ def assign_folds(model_input: pd.DataFrame, labels: np.ndarray, n_folds: int, se
     """Give every train and validation game a fold in ``0 .. n_folds - 1``.
 
     Games of one group (the split's ``group_column``, for example a title)
-    share a fold, so a fold head never sees a near-copy of a cover it
+    share a fold, so no fold head trains on a near-copy of a cover it
     scores. Folds are stratified by iterative stratification on each
     group's genres, as the split is.
 
@@ -110,7 +110,7 @@ def cross_fit_heads(
     if n_folds < 2:
         raise ValueError(
             f"training.cross_validation_folds is {n_folds}; it must be at least 2 so that every "
-            "train and validation cover gets a score from a head that did not see it."
+            "train and validation cover gets a score from a head that did not train on it."
         )
     seed = int(training["seed"])
     epochs = int(best_configuration["best_epoch"])
