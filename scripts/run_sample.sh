@@ -30,6 +30,6 @@ mkdir -p "$KERAS_HOME/models"
 cp -n "$weights" "$KERAS_HOME/models/"
 
 for pipeline in ingestion preprocessing training; do
-    echo "== kedro run --env sample --pipeline $pipeline"
-    kedro run --env sample --pipeline "$pipeline" "$@"
+    echo "== kedro run --env sample --pipelines $pipeline"
+    kedro run --env sample --pipelines "$pipeline" "$@"
 done

@@ -275,7 +275,7 @@ def test_classifier_output_mismatch(tmp_path):
 def test_classifier_missing_summary(tmp_path):
     dataset = GenreClassifierDataset(summary_filepath=str(tmp_path / "absent.json"), models_dir=str(tmp_path))
 
-    with pytest.raises(DatasetError, match="--pipeline evaluation"):
+    with pytest.raises(DatasetError, match="--pipelines evaluation"):
         dataset.load()
 
 

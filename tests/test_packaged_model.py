@@ -3,7 +3,7 @@
 Unit tests cover the serving node and the packaging node on a tiny Keras
 model. The module fixture trains two small backbones on the colour-coded
 covers of conftest (random weights, 32-pixel covers, one head each). It runs
-`kedro run --pipeline training` through the real Kedro runner, with a SQLite
+`kedro run --pipelines training` through the real Kedro runner, with a SQLite
 MLflow store in a temporary folder, then the inference pipeline on two covers
 and an unreadable file. The logged model must give the same predictions when
 a separate Python process loads it and when `mlflow models serve` serves it
@@ -225,7 +225,7 @@ def test_packaging_size_from_model():
     assert rules["image"]["size"] == 8
 
 
-# ---------------------------------------------------------------- the logged model after `kedro run --pipeline training`
+# ---------------------------------------------------------------- the logged model after `kedro run --pipelines training`
 
 
 @pytest.fixture(scope="module")

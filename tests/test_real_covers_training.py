@@ -46,7 +46,7 @@ def _kedro_run(project, pipeline: str, params: dict[str, str], keras_home) -> No
     environment = {**os.environ, "KERAS_HOME": str(keras_home), "KEDRO_DISABLE_TELEMETRY": "true"}
     arguments = ",".join(f"{key}={value}" for key, value in params.items())
     completed = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipeline", pipeline, "--params", arguments],
+        [sys.executable, "-m", "kedro", "run", "--pipelines", pipeline, "--params", arguments],
         cwd=project, env=environment, capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

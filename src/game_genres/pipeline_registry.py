@@ -41,7 +41,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     no packaged model.
 
     ``backbones`` contains the training nodes only. Run one backbone with
-    ``kedro run --pipeline backbones --namespaces mobilenetv2``: filtering
+    ``kedro run --pipelines backbones --namespaces mobilenetv2``: filtering
     ``training`` by namespace drops the packaging node, and kedro-mlflow then
     rejects the pipeline because the serving inputs have no producer.
     """

@@ -38,7 +38,7 @@ class CoverFolderDataset(AbstractDataset[None, pd.DataFrame]):
         if not folder.is_dir():
             raise DatasetError(
                 f"Covers folder for inference not found: '{folder}' does not exist or is not a folder. "
-                "Pass its location with 'kedro run --pipeline inference --params "
+                "Pass its location with 'kedro run --pipelines inference --params "
                 "inference_covers_dir=PATH' or edit 'inference_covers' in conf/base/catalog_inference.yml."
             )
 

@@ -52,7 +52,7 @@ class GenreClassifierDataset(AbstractDataset[None, dict]):
         path = Path(self._summary_filepath)
         if not path.is_file():
             raise DatasetError(
-                f"Evaluation summary not found: '{path}'. Run 'kedro run --pipeline evaluation' "
+                f"Evaluation summary not found: '{path}'. Run 'kedro run --pipelines evaluation' "
                 "after training, or point 'summary_filepath' in conf/base/catalog_inference.yml at it."
             )
         try:
@@ -60,20 +60,20 @@ class GenreClassifierDataset(AbstractDataset[None, dict]):
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise DatasetError(
                 f"Evaluation summary '{path}' is not valid JSON ({error}). "
-                "Run 'kedro run --pipeline evaluation' again to rewrite it."
+                "Run 'kedro run --pipelines evaluation' again to rewrite it."
             ) from error
 
         missing = [key for key in ("selected_backbone", "backbones") if key not in summary]
         if missing:
             raise DatasetError(
                 f"Evaluation summary '{path}' has no {missing} key(s). It was not written by this "
-                "project's evaluation pipeline; run 'kedro run --pipeline evaluation' to rewrite it."
+                "project's evaluation pipeline; run 'kedro run --pipelines evaluation' to rewrite it."
             )
         if summary["selected_backbone"] not in summary["backbones"]:
             raise DatasetError(
                 f"Evaluation summary '{path}' selects backbone {summary['selected_backbone']!r}, "
                 f"which is not among its evaluated backbones {sorted(summary['backbones'])}. "
-                "Run 'kedro run --pipeline evaluation' to rewrite it."
+                "Run 'kedro run --pipelines evaluation' to rewrite it."
             )
         return summary
 
@@ -83,7 +83,7 @@ class GenreClassifierDataset(AbstractDataset[None, dict]):
             raise DatasetError(
                 f"Evaluation summary '{self._summary_filepath}' has no valid thresholds for backbone "
                 f"{key!r}: expected a list of records with 'genre' and 'threshold', got {records!r}. "
-                "Run 'kedro run --pipeline evaluation' to rewrite it."
+                "Run 'kedro run --pipelines evaluation' to rewrite it."
             )
         return [str(r["genre"]) for r in records], [float(r["threshold"]) for r in records]
 
@@ -96,7 +96,7 @@ class GenreClassifierDataset(AbstractDataset[None, dict]):
         if not path.is_file():
             raise DatasetError(
                 f"Model file for backbone {key!r} not found: '{path}'. Train it with "
-                f"'kedro run --pipeline backbones --namespaces {key}', then run the evaluation pipeline."
+                f"'kedro run --pipelines backbones --namespaces {key}', then run the evaluation pipeline."
             )
         model = keras.saving.load_model(path, compile=False)
 
@@ -105,7 +105,7 @@ class GenreClassifierDataset(AbstractDataset[None, dict]):
             raise DatasetError(
                 f"Model '{path}' has {outputs} outputs, but the evaluation summary "
                 f"'{self._summary_filepath}' lists {len(genres)} genres for backbone {key!r}, so the two "
-                "come from different runs. Run 'kedro run --pipeline evaluation' to evaluate this model."
+                "come from different runs. Run 'kedro run --pipelines evaluation' to evaluate this model."
             )
         return {
             "backbone": key,

@@ -129,7 +129,7 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
         raise ValueError(
             f"The model takes {expected[0]}x{expected[1]} covers, but the covers were resized to "
             f"{images.shape[1]}x{images.shape[2]}. Set the image size used in training, for example "
-            f"'kedro run --pipeline inference --params image.size={expected[0]}'."
+            f"'kedro run --pipelines inference --params image.size={expected[0]}'."
         )
 
     n_genres = model.output_shape[-1]
