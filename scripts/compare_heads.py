@@ -3,16 +3,24 @@
 Reads the embeddings that the training pipeline saved for one backbone and
 the clean games table, re-splits the games with each seed (same ratios and
 grouping as the preprocessing parameters), and prints test macro ROC AUC and
-macro F1 at thresholds tuned on validation for:
+macro F1 at tuned thresholds for:
 
-- the project's head (weighted binary cross-entropy, early stopping on
-  validation ROC AUC), with each optimizer and learning rate given, keeping
-  the best on validation as the training pipeline does;
-- one-vs-rest logistic regression on standardised embeddings with
-  class_weight="balanced";
-- the training-frequency baseline.
+- head: the project's head (weighted binary cross-entropy, early stopping
+  on validation ROC AUC), with each optimizer and learning rate given,
+  keeping the best on validation; thresholds tuned on validation. This was
+  the training pipeline's final model before cross-fitting.
+- cross_fitted_heads: what the training pipeline does now. The winning
+  configuration trains once per fold of train + validation
+  (``cross_fit_heads``); thresholds are tuned on the out-of-fold scores and
+  the mean of the fold heads scores test.
+- logistic_regression: one-vs-rest logistic regression on standardised
+  embeddings with class_weight="balanced", trained on train with
+  thresholds tuned on validation;
+- cross_fitted_logistic_regression: the same model cross-fitted on the same
+  folds as the heads, so that both use train + validation alike;
+- training_frequency: the constant baseline.
 
-Run after ``kedro run --pipeline training`` from the project root:
+Run after ``kedro run --pipelines training`` from the project root:
 
     python scripts/compare_heads.py --backbone mobilenetv2 --seeds 42 1 2 3 4
 """
@@ -34,6 +42,11 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from game_genres.metrics import evaluate_multilabel, macro_roc_auc, tune_thresholds  # noqa: E402
 from game_genres.modeling import WeightedBinaryCrossentropy, build_head  # noqa: E402
+from game_genres.pipelines.training.cross_validation import (  # noqa: E402
+    assign_folds,
+    cross_fit_heads,
+    development_positions,
+)
 from game_genres.pipelines.preprocessing.nodes import (  # noqa: E402
     build_genre_vocabulary,
     compute_class_weights,
@@ -51,6 +64,7 @@ def _parse_arguments() -> argparse.Namespace:
     parser.add_argument("--optimizers", nargs="+", default=["Adam"], help="head optimizers to try")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-4, 1e-3],
                         help="head learning rates to try")
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds over train + validation")
     parser.add_argument("--data", type=Path, default=Path("data"), help="the project's data folder")
     return parser.parse_args()
 
@@ -65,20 +79,31 @@ def _fit_head(x, y, validation, class_weights, head_params, optimizer, learning_
         loss=WeightedBinaryCrossentropy(class_weights["positive_weight"], class_weights["negative_weight"]),
         metrics=[keras.metrics.AUC(multi_label=True, num_labels=y.shape[1], name="roc_auc")],
     )
-    head.fit(
+    history = head.fit(
         x, y.astype("float32"), validation_data=(validation[0], validation[1].astype("float32")),
         epochs=int(head_params["epochs"]), batch_size=int(head_params["batch_size"]), verbose=0,
         callbacks=[keras.callbacks.EarlyStopping(monitor="val_roc_auc", mode="max",
                                                  patience=int(head_params["patience"]), restore_best_weights=True)],
-    )
-    return head
+    ).history
+    return head, int(np.argmax(history["val_roc_auc"])) + 1
 
 
 def _score(name, y_validation, p_validation, y_test, p_test, genres):
     thresholds = tune_thresholds(y_validation, p_validation, genres)
     result = evaluate_multilabel(y_test, p_test, genres, thresholds)
-    return {"model": name, "val_macro_roc_auc": macro_roc_auc(y_validation, p_validation),
+    return {"model": name, "tuning_macro_roc_auc": macro_roc_auc(y_validation, p_validation),
             "test_macro_roc_auc": result["roc_auc"]["macro"], "test_macro_f1": result["macro_f1"]}
+
+
+def _logistic_regression(x_train, y_train, x_score):
+    """Fit one balanced logistic regression per genre on standardised embeddings; score ``x_score``."""
+    scaler = StandardScaler().fit(x_train)
+    scores = np.zeros((len(x_score), y_train.shape[1]))
+    for column in range(y_train.shape[1]):
+        model = LogisticRegression(C=0.01, class_weight="balanced", max_iter=3000)
+        model.fit(scaler.transform(x_train), y_train[:, column])
+        scores[:, column] = model.predict_proba(scaler.transform(x_score))[:, 1]
+    return scores
 
 
 def main() -> None:
@@ -109,32 +134,53 @@ def main() -> None:
         best = None
         for optimizer in arguments.optimizers:
             for learning_rate in arguments.learning_rates:
-                head = _fit_head(x[part["train"]], y["train"], validation, class_weights, head_params,
-                                 optimizer, learning_rate, seed)
+                head, best_epoch = _fit_head(x[part["train"]], y["train"], validation, class_weights, head_params,
+                                             optimizer, learning_rate, seed)
                 p_validation = head.predict(validation[0], verbose=0)
                 auc = macro_roc_auc(y["validation"], p_validation)
-                if best is None or auc > best[0]:
-                    best = (auc, p_validation, head.predict(x[part["test"]], verbose=0))
-        rows.append({"seed": seed, **_score("head", y["validation"], best[1], y["test"], best[2], genres)})
+                if best is None or auc > best["auc"]:
+                    best = {"auc": auc, "validation": p_validation, "test": head.predict(x[part["test"]], verbose=0),
+                            "configuration": {"name": f"{optimizer}_{learning_rate:.0e}", "optimizer": optimizer,
+                                              "learning_rate": learning_rate, "best_epoch": best_epoch,
+                                              "genres": genres}}
+        rows.append({"seed": seed, **_score("head", y["validation"], best["validation"], y["test"], best["test"],
+                                            genres)})
 
-        scaler = StandardScaler().fit(x[part["train"]])
-        probabilities = {name: np.zeros_like(y[name], dtype=float) for name in ("validation", "test")}
-        for column in range(len(genres)):
-            model = LogisticRegression(C=0.01, class_weight="balanced", max_iter=3000)
-            model.fit(scaler.transform(x[part["train"]]), y["train"][:, column])
-            for name in probabilities:
-                probabilities[name][:, column] = model.predict_proba(scaler.transform(x[part[name]]))[:, 1]
-        rows.append({"seed": seed, **_score("logistic_regression", y["validation"], probabilities["validation"],
-                                            y["test"], probabilities["test"], genres)})
+        # The training pipeline's cross-fitting, on the same folds for both models.
+        training = {"seed": seed, "cross_validation_folds": arguments.folds}
+        final_head, out_of_fold, _, _ = cross_fit_heads(
+            x, labels, split_table, best["configuration"], {"architecture": arguments.backbone, "head": head_params},
+            training)
+        development = development_positions(split_table)
+        y_development = labels[development]
+        rows.append({"seed": seed, **_score("cross_fitted_heads", y_development, out_of_fold, y["test"],
+                                            final_head.predict(x[part["test"]], verbose=0), genres)})
+
+        probabilities = _logistic_regression(x[part["train"]], y["train"], x[part["validation"] | part["test"]])
+        scored = np.flatnonzero(part["validation"] | part["test"])
+        in_validation = part["validation"][scored]
+        rows.append({"seed": seed, **_score("logistic_regression", y["validation"], probabilities[in_validation],
+                                            y["test"], probabilities[~in_validation], genres)})
+
+        folds = assign_folds(split_table, labels, arguments.folds, seed)
+        logistic_out_of_fold = np.zeros(y_development.shape)
+        for fold in range(arguments.folds):
+            held_out = folds == fold
+            logistic_out_of_fold[held_out] = _logistic_regression(
+                x[development][~held_out], y_development[~held_out], x[development][held_out])
+        logistic_test = _logistic_regression(x[development], y_development, x[part["test"]])
+        rows.append({"seed": seed, **_score("cross_fitted_logistic_regression", y_development, logistic_out_of_fold,
+                                            y["test"], logistic_test, genres)})
 
         prevalence = y["train"].mean(axis=0)
         rows.append({"seed": seed, **_score(
             "training_frequency", y["validation"], np.tile(prevalence, (len(y["validation"]), 1)),
             y["test"], np.tile(prevalence, (len(y["test"]), 1)), genres)})
-        print(pd.DataFrame(rows[-3:]).round(3).to_string(index=False), flush=True)
+        print(pd.DataFrame(rows[-5:]).round(3).to_string(index=False), flush=True)
 
     results = pd.DataFrame(rows)
-    summary = results.groupby("model")[["val_macro_roc_auc", "test_macro_roc_auc", "test_macro_f1"]].agg(["mean", "std"])
+    columns = ["tuning_macro_roc_auc", "test_macro_roc_auc", "test_macro_f1"]
+    summary = results.groupby("model", sort=False)[columns].agg(["mean", "std"])
     print(f"\n{arguments.backbone}, group column {group_column}, seeds {arguments.seeds}")
     print(summary.round(3).to_string())
 
