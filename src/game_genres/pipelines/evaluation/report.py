@@ -14,7 +14,7 @@ TEXT = {
         "title": "Genre classification: evaluation report",
         "intro": (
             "For each backbone, training chooses a head configuration on validation ROC AUC, then trains it "
-            "again once per fold of train + validation. Each of those covers is scored by the fold head that "
+            "again once per fold of train + validation. Each training and validation cover is scored by the fold head that "
             "did not train on it: these out-of-fold (OOF) scores choose each genre's decision threshold, the one "
             "that maximises its F1. The final model averages the fold heads and is scored once on the test "
             "split; results at the default threshold {default} are shown beside those at tuned thresholds."
@@ -27,7 +27,7 @@ TEXT = {
         ),
         "comparison": "Comparison of backbones",
         "columns": ["Backbone", "Weights", "Head configuration", "OOF macro F1 (tuned)", "OOF macro ROC AUC",
-                    "Test macro ROC AUC", "Test micro ROC AUC", "Test macro F1 (tuned)", "Test macro F1 (0.5)",
+                    "Test macro ROC AUC", "Test micro ROC AUC", "Test macro F1 (tuned)", "Test macro F1 ({default})",
                     "Test micro F1 (tuned)", "Test subset accuracy", "Test Hamming loss"],
         "baseline": "Genre-frequency baseline",
         "baseline_note": (
@@ -38,7 +38,7 @@ TEXT = {
         "random_weights": "random",
         "weights_file": "file",
         "per_genre": "Per-genre results on test: {backbone}",
-        "genre_columns": ["Genre", "Threshold", "Precision", "Recall", "F1", "F1 at 0.5", "ROC AUC", "Support"],
+        "genre_columns": ["Genre", "Threshold", "Precision", "Recall", "F1", "F1 at {default}", "ROC AUC", "Support"],
         "undefined_auc": (
             "ROC AUC is undefined for {genres} on test (no positive or no negative example), so those genres "
             "are left out of the macro ROC AUC."
@@ -70,13 +70,13 @@ TEXT = {
         "selected_text": (
             "**{backbone}** ({architecture}) obtiene el mayor {metric} fuera de pliegue en entrenamiento + "
             "validación con umbrales ajustados ({value}); un empate se resolvería por el mayor {tie_breaker} "
-            "fuera de pliegue. El conjunto de prueba no interviene en la elección: sus cifras son una "
+            "fuera de pliegue. El conjunto de prueba no interviene en la elección: sus cifras, más abajo, son una "
             "estimación sin sesgo."
         ),
         "comparison": "Comparación de backbones",
-        "columns": ["Backbone", "Pesos", "Configuración de cabeza", "F1 macro OOF (ajustado)", "ROC AUC macro OOF",
-                    "ROC AUC macro prueba", "ROC AUC micro prueba", "F1 macro prueba (ajustado)",
-                    "F1 macro prueba (0,5)", "F1 micro prueba (ajustado)", "Exactitud de subconjunto prueba",
+        "columns": ["Backbone", "Pesos", "Configuración de cabeza", "F1 macro OOF (umbrales ajustados)", "ROC AUC macro OOF",
+                    "ROC AUC macro prueba", "ROC AUC micro prueba", "F1 macro prueba (umbrales ajustados)",
+                    "F1 macro prueba ({default})", "F1 micro prueba (umbrales ajustados)", "Exactitud de subconjunto prueba",
                     "Pérdida de Hamming prueba"],
         "baseline": "Referencia por frecuencia de género",
         "baseline_note": (
@@ -87,7 +87,7 @@ TEXT = {
         "random_weights": "aleatorios",
         "weights_file": "archivo",
         "per_genre": "Resultados por género en prueba: {backbone}",
-        "genre_columns": ["Género", "Umbral", "Precisión", "Exhaustividad", "F1", "F1 con 0,5", "ROC AUC", "Soporte"],
+        "genre_columns": ["Género", "Umbral", "Precisión", "Exhaustividad", "F1", "F1 con {default}", "ROC AUC", "Soporte"],
         "undefined_auc": (
             "El ROC AUC no está definido en prueba para {genres} (sin ejemplos positivos o sin negativos), "
             "por lo que esos géneros quedan fuera del ROC AUC macro."
@@ -130,7 +130,17 @@ def f1_table(summary: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _weights_label(evaluation: dict[str, Any], text: dict[str, Any]) -> str:
+def _short_number(value: float, language: str) -> str:
+    """Write a parameter value such as a threshold or alpha as given, with a decimal comma in Spanish."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if language == "es" else text
+
+
+def _headers(names: list[str], default: float, language: str) -> list[str]:
+    return [name.format(default=_short_number(default, language)) for name in names]
+
+
+def _weights_label(evaluation: dict[str, Any], text: dict[str, Any], language: str) -> str:
     weights = evaluation.get("weights")
     if weights is None:
         label = text["random_weights"]
@@ -139,7 +149,7 @@ def _weights_label(evaluation: dict[str, Any], text: dict[str, Any]) -> str:
     else:
         label = text["weights_file"]
     if evaluation.get("alpha") is not None:
-        label += f", alpha {evaluation['alpha']}"
+        label += f", alpha {_short_number(float(evaluation['alpha']), language)}"
     return label
 
 
@@ -149,7 +159,7 @@ def _comparison_rows(summary: dict[str, Any], text: dict[str, Any], language: st
         out_of_fold, test = evaluation["out_of_fold"]["tuned"], evaluation["test"]
         rows.append([
             f"{key} ({evaluation['architecture']})",
-            _weights_label(evaluation, text),
+            _weights_label(evaluation, text, language),
             evaluation["best_configuration"].get("name", ""),
             _number(out_of_fold["macro_f1"], language),
             _number(out_of_fold["roc_auc"]["macro"], language),
@@ -201,7 +211,8 @@ def _per_genre_section(key: str, evaluation: dict[str, Any], text: dict[str, Any
     ]
     label = f"{key} ({evaluation['architecture']})"
     lines = [f"### {text['per_genre'].format(backbone=label)}", "",
-             _table(text["genre_columns"], rows), "", f"**{text['averages']}**", "",
+             _table(_headers(text["genre_columns"], evaluation["default_threshold"], language), rows), "",
+             f"**{text['averages']}**", "",
              _table(text["average_columns"], averages), ""]
     undefined = tuned["roc_auc"]["undefined_genres"]
     if undefined:
@@ -218,9 +229,10 @@ def render_report(summary: dict[str, Any], language: str) -> str:
     text = TEXT[language]
     selection = summary["selection"]
     selected = summary["backbones"][summary["selected_backbone"]]
+    default = float(selected["default_threshold"])
     lines = [
         f"# {text['title']}", "",
-        text["intro"].format(default=_number(next(iter(summary["backbones"].values()))["default_threshold"], language, 1)), "",
+        text["intro"].format(default=_short_number(default, language)), "",
         f"## {text['selected']}", "",
         text["selected_text"].format(
             backbone=summary["selected_backbone"], architecture=selected["architecture"],
@@ -228,7 +240,7 @@ def render_report(summary: dict[str, Any], language: str) -> str:
             value=_number(selection["ranking"][0][selection["metric"]], language),
         ), "",
         f"## {text['comparison']}", "",
-        _table(text["columns"], _comparison_rows(summary, text, language)), "",
+        _table(_headers(text["columns"], default, language), _comparison_rows(summary, text, language)), "",
         text["baseline_note"], "",
         f"## {text['plots']}", "",
         f"![{text['f1_plot']}](evaluation_f1_by_backbone.png)", "",
