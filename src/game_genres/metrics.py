@@ -205,14 +205,14 @@ def tune_thresholds(
 ) -> pd.DataFrame:
     """Choose one decision threshold per genre that maximises that genre's F1.
 
-    Run this on validation data, never on the test set. A sample is predicted positive
+    Run this on held-out scores (out-of-fold or validation), never on the test set. A sample is predicted positive
     when its score >= threshold. The candidates for a genre are its distinct scores
     plus ``default``. F1 uses zero_division=0.
 
     Ties in F1 go to the highest threshold among the maximisers, which makes the fewest
     positive predictions. The returned threshold then sits halfway between the lowest
-    score predicted positive and the highest score predicted negative. Validation
-    predictions and F1 stay the same, but the boundary no longer lies on a validation
+    score predicted positive and the highest score predicted negative. Predictions
+    and F1 on ``y_score`` stay the same, but the boundary no longer lies on a
     sample. That generalises better when a genre has only a few positives. A genre without positives in ``y_true`` has F1 = 0 at every
     threshold, so it keeps ``default`` and gets status 'no_positives_default_kept'.
     A genre with one constant score has at most two candidates (that score and
@@ -230,8 +230,8 @@ def tune_thresholds(
     -------
     pd.DataFrame
         Indexed by genre (in the given order), with columns:
-        ``threshold`` (float), ``f1`` (validation F1 at ``threshold``),
-        ``f1_at_default`` (validation F1 at ``default``), ``positives`` (int count in
+        ``threshold`` (float), ``f1`` (F1 on ``y_score`` at ``threshold``),
+        ``f1_at_default`` (F1 on ``y_score`` at ``default``), ``positives`` (int count in
         ``y_true``) and ``status`` ('tuned' or 'no_positives_default_kept').
     """
     y_true_array, y_score_array = validate_multilabel_inputs(y_true, y_score, genres)

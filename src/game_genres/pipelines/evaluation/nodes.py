@@ -17,12 +17,12 @@ from game_genres.plots import plot_precision_recall_curves, plot_roc_curves
 
 logger = logging.getLogger(__name__)
 
-# Metrics that can choose the best model; all are "higher is better" and
-# read from the out-of-fold scores of train + validation at the tuned thresholds.
 # Version 2: thresholds and selection use out-of-fold scores of train +
 # validation (key "out_of_fold"), no longer the validation split alone.
 SCHEMA_VERSION = 2
 
+# Metrics that can choose the best model. All are "higher is better" and
+# read from the out-of-fold scores of train + validation at the tuned thresholds.
 SELECTION_METRICS = ("macro_f1", "micro_f1", "weighted_f1", "samples_f1", "macro_roc_auc", "micro_roc_auc")
 
 
