@@ -67,7 +67,14 @@ def assign_folds(model_input: pd.DataFrame, labels: np.ndarray, n_folds: int, se
     fold_of_group = np.empty(len(group_names), dtype=np.int64)
     for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(group_names)), (presence > 0).astype(int))):
         fold_of_group[held_out] = fold
-    return fold_of_group[group_codes]
+    folds = fold_of_group[group_codes]
+    sizes = np.bincount(folds, minlength=n_folds)
+    if (sizes == 0).any():
+        raise ValueError(
+            f"Cross-validation left fold(s) {np.flatnonzero(sizes == 0).tolist()} without games "
+            f"({len(group_names)} groups in {n_folds} folds). Lower training.cross_validation_folds or add games."
+        )
+    return folds
 
 
 def _fold_class_weights(fold_labels: np.ndarray, genres: list[str], fold: int) -> tuple[np.ndarray, np.ndarray]:
