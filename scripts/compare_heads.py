@@ -7,17 +7,17 @@ macro F1 at tuned thresholds (and at 0.5) for:
 
 - head: the project's head (weighted binary cross-entropy, early stopping
   on validation ROC AUC), with each optimizer and learning rate given,
-  keeping the best on validation; thresholds tuned on validation. This was
-  the training pipeline's final model before cross-fitting.
+  keeping the best on validation. Its thresholds are tuned on validation.
+  This was the training pipeline's final model before cross-fitting.
 - cross_fitted_heads: what the training pipeline does now. The winning
   configuration trains once per fold of train + validation
-  (``cross_fit_heads``); thresholds are tuned on the out-of-fold scores and
+  (``cross_fit_heads``). Thresholds are tuned on the out-of-fold scores, and
   the mean of the fold heads scores test.
 - logistic_regression: one-vs-rest logistic regression on standardised
-  embeddings with class_weight="balanced", trained on train with
-  thresholds tuned on validation;
+  embeddings with class_weight="balanced", trained on train, with
+  thresholds tuned on validation.
 - cross_fitted_logistic_regression: the same model cross-fitted on the same
-  folds as the heads, so that both use train + validation alike;
+  folds as the heads, so that both use train + validation alike.
 - training_frequency: the constant baseline.
 
 Run after ``kedro run --pipelines training`` from the project root:
@@ -42,11 +42,8 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from game_genres.metrics import evaluate_multilabel, macro_roc_auc, tune_thresholds  # noqa: E402
 from game_genres.modeling import WeightedBinaryCrossentropy, build_head  # noqa: E402
-from game_genres.pipelines.training.cross_validation import (  # noqa: E402
-    assign_folds,
-    cross_fit_heads,
-    development_positions,
-)
+from game_genres.pipelines.training.cross_validation import assign_folds, cross_fit_heads  # noqa: E402
+from game_genres.pipelines.training.nodes import development_positions  # noqa: E402
 from game_genres.pipelines.preprocessing.nodes import (  # noqa: E402
     build_genre_vocabulary,
     compute_class_weights,
@@ -98,7 +95,7 @@ def _score(name, y_validation, p_validation, y_test, p_test, genres):
 
 
 def _logistic_regression(x_train, y_train, x_score):
-    """Fit one balanced logistic regression per genre on standardised embeddings; score ``x_score``."""
+    """Fit one balanced logistic regression per genre on standardised embeddings, then score ``x_score``."""
     scaler = StandardScaler().fit(x_train)
     scores = np.zeros((len(x_score), y_train.shape[1]))
     for column in range(y_train.shape[1]):

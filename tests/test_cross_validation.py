@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from game_genres.pipelines.training.cross_validation import assign_folds, cross_fit_heads, development_positions
+from game_genres.pipelines.training.cross_validation import assign_folds, cross_fit_heads
+from game_genres.pipelines.training.nodes import development_positions
 
 GENRES = ["Action", "Puzzle", "Racing"]
 HEAD = {"hidden_units": [8], "dropout": 0.0, "input_dropout": 0.0, "batch_size": 16, "sgd_momentum": 0.9}
@@ -39,14 +40,14 @@ def _fold_heads(head):
     return [layer for layer in head.layers if isinstance(layer, keras.Model)]
 
 
-def test_development_positions_are_train_and_validation_rows():
+def test_development_positions_exclude_test():
     _, _, model_input = _data()
     positions = development_positions(model_input)
     expected = model_input.loc[model_input["split"] != "test", "position"].to_numpy()
     np.testing.assert_array_equal(positions, np.sort(expected))
 
 
-def test_folds_keep_groups_together_and_cover_every_game():
+def test_folds_keep_groups_together():
     _, labels, model_input = _data()
     folds = assign_folds(model_input, labels, n_folds=4, seed=1)
     positions = development_positions(model_input)
@@ -57,12 +58,21 @@ def test_folds_keep_groups_together_and_cover_every_game():
         assert len(set(folds[groups == group])) == 1, group
 
 
+def test_folds_without_group_column():
+    _, labels, model_input = _data()
+    folds = assign_folds(model_input.drop(columns="group"), labels, n_folds=4, seed=1)
+    # Each game is its own group, so the two games of a title can part.
+    pairs = folds.reshape(-1, 2)
+    assert (pairs[:, 0] != pairs[:, 1]).any()
+    assert set(folds) == {0, 1, 2, 3}
+
+
 def test_folds_are_reproducible():
     _, labels, model_input = _data()
     np.testing.assert_array_equal(assign_folds(model_input, labels, 3, seed=5), assign_folds(model_input, labels, 3, seed=5))
 
 
-def test_more_folds_than_groups_is_an_error():
+def test_too_few_groups_raises():
     _, labels, model_input = _data(n_games=10)
     with pytest.raises(ValueError, match="at least 9 groups .* found 4"):
         assign_folds(model_input, labels, n_folds=9, seed=0)
@@ -91,20 +101,20 @@ def test_out_of_fold_score_from_own_fold_head(cross_fitted):
     assert np.abs(cross_fitted["out_of_fold"] - other).max() > 1e-3
 
 
-def test_final_head_averages_the_fold_heads(cross_fitted):
+def test_final_head_averages_fold_heads(cross_fitted):
     test_rows = cross_fitted["model_input"].query("split == 'test'")["position"].to_numpy()
     x = cross_fitted["embeddings"][test_rows]
     mean = np.mean([keras.ops.convert_to_numpy(head(x)) for head in _fold_heads(cross_fitted["head"])], axis=0)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(cross_fitted["head"](x)), mean, atol=1e-6)
 
 
-def test_out_of_fold_scores_learn_the_genres(cross_fitted):
+def test_out_of_fold_scores_learn_genres(cross_fitted):
     assert cross_fitted["out_of_fold"].shape == (len(development_positions(cross_fitted["model_input"])), 3)
     assert cross_fitted["out_of_fold"].dtype == np.float32
     assert cross_fitted["record"]["out_of_fold_macro_roc_auc"] > 0.9
 
 
-def test_record_and_metrics(cross_fitted):
+def test_fold_record_and_metrics(cross_fitted):
     record = cross_fitted["record"]
     assert record["folds"] == 3
     assert record["epochs"] == 30
@@ -121,7 +131,7 @@ def test_cross_fitting_is_reproducible(cross_fitted):
     np.testing.assert_allclose(again, cross_fitted["out_of_fold"], atol=1e-6)
 
 
-def test_fewer_than_two_folds_is_an_error():
+def test_single_fold_raises():
     embeddings, labels, model_input = _data()
     with pytest.raises(ValueError, match="cross_validation_folds is 1; it must be at least 2"):
         cross_fit_heads(embeddings, labels, model_input, _configuration(), BACKBONE,

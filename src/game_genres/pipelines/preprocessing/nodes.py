@@ -126,6 +126,22 @@ def _repair_missing_genres(split_of_group: np.ndarray, group_labels: np.ndarray,
     )
 
 
+def count_genres_per_group(group_codes: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
+    """Count each genre's games in each group.
+
+    Args:
+        group_codes: The group of each game, integers in ``0 .. n_groups - 1``.
+        labels: Multi-hot labels, ``(n_games, n_genres)``.
+        n_groups: Number of groups.
+
+    Returns:
+        ``(n_groups, n_genres)`` int64 counts.
+    """
+    counts = np.zeros((n_groups, labels.shape[1]), dtype=np.int64)
+    np.add.at(counts, group_codes, labels)
+    return counts
+
+
 def split_games(
     labelled: pd.DataFrame, vocabulary: dict[str, Any], params: dict[str, Any]
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -164,8 +180,7 @@ def split_games(
 
     labels = np.stack(labelled["multi_hot"].to_numpy()).astype(np.uint8)
     n_groups = len(group_names)
-    group_labels = np.zeros((n_groups, labels.shape[1]), dtype=np.int64)
-    np.add.at(group_labels, group_codes, labels)
+    group_labels = count_genres_per_group(group_codes, labels, n_groups)
     group_sizes = np.bincount(group_codes, minlength=n_groups)
     group_presence = (group_labels > 0).astype(np.uint8)
 

@@ -4,9 +4,9 @@ The grid search picks an optimizer, a learning rate and a number of epochs
 on the validation split. With a few hundred validation covers, several
 genres have fewer than ten positives there, so per-genre thresholds tuned
 on validation alone are noisy, and the validation covers never train the
-head. Cross-fitting uses them for both: every train + validation cover is
-scored once by a head that did not train on it (out-of-fold scores, on which
-evaluation tunes the thresholds), and the final head is the mean of the k
+head. Cross-fitting uses those covers for both. A head that did not train on
+a train or validation cover scores it once, and evaluation tunes the
+thresholds on these out-of-fold scores. The final head is the mean of the k
 fold heads. The test split plays no part.
 """
 
@@ -24,28 +24,18 @@ from tqdm.auto import tqdm
 
 from game_genres.metrics import macro_roc_auc
 from game_genres.modeling import WeightedBinaryCrossentropy, average_heads, balanced_class_weights, build_head
+from game_genres.pipelines.preprocessing.nodes import count_genres_per_group
 
-from .nodes import compile_head, make_optimizer, split_positions
+from .nodes import DEVELOPMENT_SPLITS, compile_head, development_positions, make_optimizer
 
 logger = logging.getLogger(__name__)
-
-# The splits that cross-fitting draws on, in this order of rows.
-DEVELOPMENT_SPLITS = ("train", "validation")
-
-
-def development_positions(model_input: pd.DataFrame) -> np.ndarray:
-    """Return the rows of the train and validation games, in ascending order.
-
-    These are the rows of the out-of-fold scores, in the same order.
-    """
-    return np.sort(np.concatenate([split_positions(model_input, split) for split in DEVELOPMENT_SPLITS]))
 
 
 def assign_folds(model_input: pd.DataFrame, labels: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     """Give every train and validation game a fold in ``0 .. n_folds - 1``.
 
-    Games of one group (the split's ``group_column``, for example a title)
-    share a fold, so no fold head trains on a near-copy of a cover it
+    Games of one ``group`` (the split's ``group_column``, for example a
+    title) share a fold, so no fold head trains on a near-copy of a cover it
     scores. Folds are stratified by iterative stratification on each
     group's genres, as the split is.
 
@@ -54,25 +44,31 @@ def assign_folds(model_input: pd.DataFrame, labels: np.ndarray, n_folds: int, se
     """
     positions = development_positions(model_input)
     by_position = model_input.set_index("position")
-    group_keys = by_position.loc[positions, "group"] if "group" in by_position else pd.Series(positions)
-    group_codes, group_names = pd.factorize(group_keys.astype(str), sort=True)
-    if len(group_names) < n_folds:
+    if "group" in by_position.columns:
+        group_keys = by_position.loc[positions, "group"].astype(str)
+    else:
+        # A table without groups: every game is its own group, as in the split.
+        group_keys = pd.Series(positions).astype(str)
+    group_codes, group_names = pd.factorize(group_keys, sort=True)
+    n_groups = len(group_names)
+    if n_groups < n_folds:
         raise ValueError(
             f"Cross-validation needs at least {n_folds} groups of games in train + validation, found "
-            f"{len(group_names)}. Lower training.cross_validation_folds or add games."
+            f"{n_groups}. Lower training.cross_validation_folds or add games."
         )
-    presence = np.zeros((len(group_names), labels.shape[1]), dtype=np.int64)
-    np.add.at(presence, group_codes, labels[positions])
+
+    presence = (count_genres_per_group(group_codes, labels[positions], n_groups) > 0).astype(int)
     splitter = MultilabelStratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    fold_of_group = np.empty(len(group_names), dtype=np.int64)
-    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(group_names)), (presence > 0).astype(int))):
+    fold_of_group = np.empty(n_groups, dtype=np.int64)
+    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(n_groups), presence)):
         fold_of_group[held_out] = fold
+
     folds = fold_of_group[group_codes]
-    sizes = np.bincount(folds, minlength=n_folds)
-    if (sizes == 0).any():
+    empty = np.flatnonzero(np.bincount(folds, minlength=n_folds) == 0)
+    if len(empty):
         raise ValueError(
-            f"Cross-validation left fold(s) {np.flatnonzero(sizes == 0).tolist()} without games "
-            f"({len(group_names)} groups in {n_folds} folds). Lower training.cross_validation_folds or add games."
+            f"Cross-validation left fold(s) {empty.tolist()} without games ({n_groups} groups in "
+            f"{n_folds} folds). Lower training.cross_validation_folds or add games."
         )
     return folds
 
@@ -103,6 +99,9 @@ def cross_fit_heads(
     Each fold head trains for the grid winner's best epoch count on the
     other folds, with class weights computed from those folds, and scores
     its held-out fold.
+
+    NOTE: the mean of k heads gives less extreme scores than each fold head,
+    so thresholds tuned on out-of-fold scores only approximate the final head's.
 
     Returns:
         Four values. The final head, whose output is the mean of the fold

@@ -21,9 +21,21 @@ logger = logging.getLogger(__name__)
 OPTIMIZERS = {"SGD", "Adam"}
 
 
+# The splits that the final head trains on, by cross-fitting.
+DEVELOPMENT_SPLITS = ("train", "validation")
+
+
 def split_positions(model_input: pd.DataFrame, split: str) -> np.ndarray:
     """Return the rows of the model input arrays that belong to ``split``, in ascending order."""
     return np.sort(model_input.loc[model_input["split"] == split, "position"].to_numpy())
+
+
+def development_positions(model_input: pd.DataFrame) -> np.ndarray:
+    """Return the rows of the train and validation games, in ascending order.
+
+    The out-of-fold scores have their rows in this order.
+    """
+    return np.sort(np.concatenate([split_positions(model_input, split) for split in DEVELOPMENT_SPLITS]))
 
 
 def embed_covers(
