@@ -192,7 +192,7 @@ def _compiled_head(seed, name):
     return head
 
 
-def test_averaged_heads_output_mean_and_reload_without_package(tmp_path):
+def test_average_heads_mean_and_reload(tmp_path):
     heads = [_compiled_head(seed, f"genre_head_fold_{seed}") for seed in range(3)]
     averaged = average_heads(heads, 6)
     embeddings = np.random.default_rng(5).normal(size=(7, 6)).astype("float32")
@@ -207,7 +207,7 @@ def test_averaged_heads_output_mean_and_reload_without_package(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(embeddings)), expected, atol=1e-6)
 
 
-def test_average_of_one_head_is_that_head():
+def test_average_of_one_head():
     head = _compiled_head(0, "genre_head")
     embeddings = np.ones((2, 6), dtype="float32")
     single = average_heads([head], 6)

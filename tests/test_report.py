@@ -34,7 +34,7 @@ def summary() -> dict:
     return select_best_model(PARAMS, baseline, mobilenetv2_evaluation=evaluation)
 
 
-def test_headers_show_configured_default_threshold(summary):
+def test_headers_show_default_threshold(summary):
     assert "Test macro F1 (0.4)" in render_report(summary, "en")
     assert "F1 at 0.4" in render_report(summary, "en")
     assert "F1 macro prueba (0,4)" in render_report(summary, "es")
@@ -60,7 +60,7 @@ def test_report_explains_undefined_auc(summary):
     assert "no está definido en prueba para 'Racing'" in render_report(summary, "es")
 
 
-def test_summary_sections_are_out_of_fold_and_test(summary):
+def test_summary_has_out_of_fold_and_test(summary):
     evaluation = summary["backbones"]["mobilenetv2"]
     assert set(evaluation) >= {"out_of_fold", "test", "thresholds", "cross_validation"}
     assert "per_fold" not in evaluation["cross_validation"]

@@ -205,8 +205,8 @@ def tune_thresholds(
 ) -> pd.DataFrame:
     """Choose one decision threshold per genre that maximises that genre's F1.
 
-    Run this on held-out scores (out-of-fold or validation), never on the test set. A sample is predicted positive
-    when its score >= threshold. The candidates for a genre are its distinct scores
+    Run this on held-out scores (out-of-fold or validation), never on the test set.
+    A sample is predicted positive when its score >= threshold. The candidates for a genre are its distinct scores
     plus ``default``. F1 uses zero_division=0.
 
     Ties in F1 go to the highest threshold among the maximisers, which makes the fewest
